@@ -1,0 +1,81 @@
+"""Training history and callbacks (early stopping, checkpointing, non-finite loss)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; the message names the epoch and step."""
+
+
+@dataclass
+class History:
+    """What ``fit`` returns: one dict of metrics per epoch, plus the final evaluation.
+
+    Attributes:
+        epochs: per-epoch records (``epoch``, ``train_loss``, ``train_accuracy``, ``lr``,
+            ``seconds`` and, when computed, ``val_*`` / ``test_*``).
+        final: the final test evaluation and run facts (``test_accuracy``, ``test_loss``, ...).
+        stopped_early: the epoch at which early stopping ended training, or None.
+    """
+
+    epochs: list[dict] = field(default_factory=list)
+    final: dict = field(default_factory=dict)
+    stopped_early: int | None = None
+
+    def metric(self, name: str) -> list[float]:
+        """One metric over epochs, e.g. ``history.metric("train_loss")``."""
+        return [record[name] for record in self.epochs if name in record]
+
+    def __getitem__(self, name: str) -> list[float]:
+        return self.metric(name)
+
+
+class Callback:
+    """Hook into the fit loop. ``on_epoch_end`` returns True to stop training."""
+
+    def on_epoch_end(self, epoch: int, record: dict, trainer) -> bool:
+        return False
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Example:
+        >>> stop = EarlyStopping(patience=2)
+        >>> [stop.on_epoch_end(e, {"val_loss": v}, None) for e, v in enumerate([1.0, 0.9, 0.95, 0.93])]
+        [False, False, False, True]
+    """
+
+    def __init__(self, patience: int, monitor: str = "val_loss", min_delta: float = 0.0):
+        if patience < 1:
+            raise ValueError(f"patience must be >= 1, got {patience!r}")
+        self.patience, self.monitor, self.min_delta = patience, monitor, min_delta
+        self.best, self.bad_epochs = math.inf, 0
+
+    def on_epoch_end(self, epoch: int, record: dict, trainer) -> bool:
+        if self.monitor not in record:
+            raise ValueError(f"early stopping monitors {self.monitor!r}, which this run does not compute")
+        value = record[self.monitor]
+        if value < self.best - self.min_delta:
+            self.best, self.bad_epochs = value, 0
+            return False
+        self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+
+class Checkpoint(Callback):
+    """Save ``checkpoint-last`` every epoch and ``checkpoint-best`` when ``monitor`` improves."""
+
+    def __init__(self, monitor: str = "val_loss"):
+        self.monitor, self.best = monitor, math.inf
+
+    def on_epoch_end(self, epoch: int, record: dict, trainer) -> bool:
+        trainer.save_checkpoint("checkpoint-last.safetensors", epoch)
+        value = record.get(self.monitor)
+        if value is not None and value < self.best:
+            self.best = value
+            trainer.save_checkpoint("checkpoint-best.safetensors", epoch)
+        return False

@@ -1,0 +1,130 @@
+"""Checkpoints without pickle: safetensors for tensors, JSON for the rest, written atomically.
+
+A checkpoint is one ``.safetensors`` file. Its tensors are the model's ``state_dict`` (keys
+``model.<name>``), the optimizer's per-parameter state (``optim.<param>.<key>``) and the RNG states
+(``rng.<name>``); its string metadata holds a format tag, the optimizer's hyper-parameters and the
+training position as JSON. Loading never executes code, and a file that is truncated, foreign or
+made for another network is refused with a message that says which.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+FORMAT = "cnnlab-checkpoint-v1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used (corrupted, foreign, or for another network)."""
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Call ``write(tmp_path)``, fsync, then rename over ``path``: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    rng: dict[str, torch.Tensor] | None = None, position: dict | None = None) -> None:
+    """Write model, optimizer state, RNG states and the training position to one file, atomically."""
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {"format": FORMAT, "position": json.dumps(position or {})}
+    if optimizer is not None:
+        state = optimizer.state_dict()
+        scalars = {}
+        for index, param_state in state["state"].items():
+            for key, value in param_state.items():
+                if torch.is_tensor(value):
+                    tensors[f"optim.{index}.{key}"] = value.detach().cpu().contiguous()
+                else:
+                    scalars[f"{index}.{key}"] = value
+        meta["optim_groups"] = json.dumps(state["param_groups"])
+        meta["optim_scalars"] = json.dumps(scalars)
+    for name, value in (rng or {}).items():
+        tensors[f"rng.{name}"] = value.detach().cpu().contiguous()
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and metadata of a checkpoint, after checking that it is one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        tensors = load_file(path)
+        from safetensors import safe_open
+        with safe_open(path, framework="pt") as handle:
+            meta = handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"checkpoint {path} is corrupted or not a safetensors file ({err})") from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {path} is not a cnnlab checkpoint (format {meta.get('format')!r}, expected {FORMAT!r})")
+    return tensors, meta
+
+
+def load_model_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], path: str | Path = "checkpoint") -> None:
+    """Load the ``model.*`` tensors into ``model``, refusing a checkpoint made for another network."""
+    state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    own = model.state_dict()
+    if set(state) != set(own):
+        raise CheckpointError(f"checkpoint {path} was made for another network: "
+                              f"missing {sorted(set(own) - set(state))[:5]}, unexpected {sorted(set(state) - set(own))[:5]}")
+    for key, value in state.items():
+        if value.shape != own[key].shape:
+            raise CheckpointError(f"checkpoint {path} was made for another network: {key} has shape "
+                                  f"{tuple(value.shape)}, this network needs {tuple(own[key].shape)}")
+    model.load_state_dict(state)
+
+
+def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None
+                    ) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Restore model (and optimizer) from ``path``; returns (position, rng states)."""
+    tensors, meta = read_checkpoint(path)
+    load_model_state(model, tensors, path)
+    if optimizer is not None:
+        if "optim_groups" not in meta:
+            raise CheckpointError(f"checkpoint {path} holds no optimizer state; it cannot be resumed")
+        groups = json.loads(meta["optim_groups"])
+        own_groups = optimizer.state_dict()["param_groups"]
+        if [len(g["params"]) for g in groups] != [len(g["params"]) for g in own_groups]:
+            raise CheckpointError(f"checkpoint {path}: optimizer state is for another network")
+        state: dict[int, dict] = {}
+        for key, value in tensors.items():
+            if key.startswith("optim."):
+                _, index, name = key.split(".", 2)
+                state.setdefault(int(index), {})[name] = value
+        for key, value in json.loads(meta.get("optim_scalars", "{}")).items():
+            index, name = key.split(".", 1)
+            state.setdefault(int(index), {})[name] = value
+        try:
+            optimizer.load_state_dict({"state": state, "param_groups": groups})
+        except (ValueError, KeyError) as err:
+            raise CheckpointError(f"checkpoint {path}: optimizer state does not fit ({err})") from None
+    rng = {k[len("rng."):]: v for k, v in tensors.items() if k.startswith("rng.")}
+    return json.loads(meta.get("position", "{}")), rng

@@ -1,0 +1,151 @@
+"""The training configuration: one dataclass, saved (resolved) in every run folder.
+
+A config comes from defaults, then a JSON or TOML file (``--config FILE``), then command-line
+overrides; :func:`TrainConfig.validate` checks every field and names the bad one.
+
+Example:
+    >>> cfg = TrainConfig(model="lenet", dataset="digits", epochs=2)
+    >>> cfg.replace(lr=0.01).lr
+    0.01
+    >>> TrainConfig(optimizer="adamm").validate()
+    Traceback (most recent call last):
+    ...
+    ValueError: optimizer must be one of sgd, adam, adamw, rmsprop, adagrad, adadelta, got 'adamm'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
+SCHEDULES = ("onecycle", "cosine", "step", "none")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run (together with the code version).
+
+    Attributes:
+        model: preset name or text spec (see ``cnnlab.spec``).
+        dataset: registry name (``digits``, ``mnist1d``, ``mnist``, ``folder:PATH``, ``ising:PATH``...).
+        data_dir: folder with the dataset's standard files (offline use), or None for the cache.
+        epochs, batch_size: length of training and examples per step.
+        optimizer, lr, momentum, weight_decay: the update rule. ``lr=None`` picks the optimizer's default.
+        schedule: learning-rate schedule over all steps: ``onecycle`` (warm-up then anneal),
+            ``cosine``, ``step`` (x gamma every ``step_size`` epochs) or ``none``.
+        label_smoothing: cross-entropy label smoothing (0 = plain cross-entropy).
+        augment_shift: random translation by up to this many pixels during training (0 = off).
+        val_split: fraction of the training set held out for validation (early stopping needs it).
+        train_subset: use only the first N (shuffled, stratification-free) training examples; 0 = all.
+        early_stopping: stop after this many epochs without validation-loss improvement; 0 = off.
+        seed: seeds initial weights, shuffling, dropout and augmentation.
+        threads: torch CPU threads (0 = torch's default).
+        device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+        channels_last: NHWC memory layout for 2-D convs (faster on CPUs with oneDNN and on GPUs).
+        eval_every_epoch: evaluate on the test set after every epoch (else only at the end).
+    """
+
+    model: str = "lenet"
+    dataset: str = "digits"
+    data_dir: str | None = None
+    epochs: int = 5
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float | None = None
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "none"
+    step_size: int = 1
+    gamma: float = 0.7
+    label_smoothing: float = 0.0
+    augment_shift: int = 0
+    val_split: float = 0.0
+    train_subset: int = 0
+    early_stopping: int = 0
+    seed: int = 0
+    threads: int = 0
+    device: str = "auto"
+    channels_last: bool = False
+    eval_every_epoch: bool = True
+
+    def replace(self, **changes) -> "TrainConfig":
+        """A copy with some fields changed; unknown names raise ValueError."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ValueError(f"unknown config field(s) {', '.join(unknown)}; valid: {', '.join(field_names())}")
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def resolved_lr(self) -> float:
+        """The learning rate actually used (``lr`` or the optimizer's usual default)."""
+        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    def validate(self) -> "TrainConfig":
+        """Check every field; returns self so it chains."""
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("schedule", self.schedule, SCHEDULES)
+        _choice("device", self.device, DEVICES)
+        for name in ("epochs", "batch_size", "step_size"):
+            _int_at_least(name, getattr(self, name), 1)
+        for name in ("augment_shift", "train_subset", "early_stopping", "threads", "seed"):
+            _int_at_least(name, getattr(self, name), 0)
+        if self.lr is not None and not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        for name, low, high in (("val_split", 0.0, 0.9), ("label_smoothing", 0.0, 0.99),
+                                ("momentum", 0.0, 0.9999), ("gamma", 1e-6, 1.0)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not low <= value <= high:
+                raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
+        if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if self.early_stopping and not self.val_split:
+            raise ValueError("early_stopping needs a validation set: set val_split (e.g. --val-split 0.1)")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "config") -> "TrainConfig":
+        unknown = sorted(set(data) - set(field_names()))
+        if unknown:
+            raise ValueError(f"{source}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(field_names())}")
+        return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides) -> "TrainConfig":
+        """Read a JSON or TOML config file, then apply overrides (None values are ignored)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {path} does not exist")
+        text = path.read_text()
+        try:
+            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
+            raise ValueError(f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {err}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"config file {path} must hold an object of fields, got {type(data).__name__}")
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict(data, source=str(path))
+
+
+DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2, "adadelta": 1.0}
+
+
+def field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+def _choice(name: str, value, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"{name} must be one of {', '.join(valid)}, got {value!r}")
+
+
+def _int_at_least(name: str, value, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
