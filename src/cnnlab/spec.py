@@ -321,7 +321,8 @@ def parse_layer(token: str, index: int = 0) -> Layer:
     name, args = match.group(1).lower(), match.group(2)
     cls = _BY_NAME.get(name)
     if cls is None:
-        raise SpecError(f"layer {index} {token!r}: unknown layer {name!r}; valid: {', '.join(sorted(_BY_NAME))}")
+        raise SpecError(f"layer {index} {token!r}: unknown layer {name!r}; valid layers: {', '.join(sorted(_BY_NAME))}; "
+                        f"or a whole preset: {', '.join(PRESETS)}")
     fields = [f.name for f in dataclasses.fields(cls)]
     positional, keywords = [], {}
     for part in filter(None, (args or "").split(",")):
