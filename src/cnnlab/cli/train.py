@@ -1,0 +1,182 @@
+"""``cnnlab train``, ``evaluate``, ``predict``, ``demo`` and ``datasets``."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from cnnlab.train import TrainConfig, fit, load
+from cnnlab.train.config import OPTIMIZERS, SCHEDULES
+
+DEFAULT_RUNS = Path("runs")
+
+
+def _run_dir(out: Path | None, name: str) -> Path:
+    if out is not None:
+        return out
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
+    return DEFAULT_RUNS / f"{safe}-{stamp}"
+
+
+def _emit(as_json: bool):
+    """Where human lines go: stdout normally, stderr with --json (stdout's last line is the JSON)."""
+    return (lambda line: typer.echo(line, err=True)) if as_json else typer.echo
+
+
+def train(
+    model: str = typer.Option(None, "--model", "-m", help="Preset (cnnlab presets) or spec text. Default: lenet."),
+    dataset: str = typer.Option(None, "--dataset", "-d", help="digits, mnist1d, mnist, fashion-mnist, kmnist, cifar10, folder:PATH, ising:PATH. Default: digits."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset's standard files (offline)."),
+    epochs: int = typer.Option(None, help="Epochs (default 5)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Examples per step (default 64)."),
+    optimizer: str = typer.Option(None, help=f"{' | '.join(OPTIMIZERS)} (default adam)."),
+    lr: float = typer.Option(None, help="Learning rate (default: the optimizer's usual one)."),
+    schedule: str = typer.Option(None, help=f"{' | '.join(SCHEDULES)} (default none)."),
+    weight_decay: float = typer.Option(None, "--weight-decay"),
+    label_smoothing: float = typer.Option(None, "--label-smoothing"),
+    augment_shift: int = typer.Option(None, "--augment-shift", help="Random translation by up to N pixels."),
+    val_split: float = typer.Option(None, "--val-split", help="Fraction of training data held out for validation."),
+    early_stopping: int = typer.Option(None, "--early-stopping", help="Patience in epochs (needs --val-split)."),
+    seed: int = typer.Option(None, help="Random seed (default 0)."),
+    threads: int = typer.Option(None, help="CPU threads (0 = torch default)."),
+    device: str = typer.Option(None, help="auto | cpu | cuda."),
+    config: Path = typer.Option(None, "--config", help="JSON or TOML file of config fields; options given here override it."),
+    out: Path = typer.Option(None, "--out", help="Run folder (default runs/MODEL-DATASET-TIME)."),
+    resume: Path = typer.Option(None, "--resume", help="Continue an interrupted run from its folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+):
+    """Train a network; writes config.json, metrics.jsonl, model.safetensors, checkpoints and a learning curve."""
+    overrides = {k: v for k, v in dict(
+        model=model, dataset=dataset, data_dir=data_dir, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+        lr=lr, schedule=schedule, weight_decay=weight_decay, label_smoothing=label_smoothing,
+        augment_shift=augment_shift, val_split=val_split, early_stopping=early_stopping, seed=seed,
+        threads=threads, device=device).items() if v is not None}
+    if resume is not None:
+        from cnnlab.train.runs import read_run_config, train_config
+        base = train_config(read_run_config(resume))
+        if overrides.keys() - {"epochs", "threads", "device", "data_dir"}:
+            raise ValueError("--resume continues a run as configured; only --epochs, --threads, --device and "
+                             f"--data-dir may change, got {', '.join(sorted(overrides))}")
+        cfg = base.replace(**overrides)
+        out = resume
+    elif config is not None:
+        cfg = TrainConfig.from_file(config, **overrides)
+    else:
+        cfg = TrainConfig(**overrides)
+    cfg.validate()
+    run_dir = _run_dir(out, f"{cfg.model}-{cfg.dataset}")
+    log = _emit(as_json)
+    log(f"training {cfg.model} on {cfg.dataset} -> {run_dir}")
+    history = fit(cfg, out=run_dir, resume=resume, log=log)
+    final = history.final
+    log(f"test accuracy {final['test_accuracy']:.4f}  loss {final['test_loss']:.4f}  "
+        f"{final['params']:,} params  {final['train_seconds']:.1f}s training  run folder {run_dir}")
+    if as_json:
+        typer.echo(json.dumps(final))
+
+
+def evaluate(
+    run_dir: Path = typer.Argument(..., help="A run folder written by cnnlab train."),
+    dataset: str = typer.Option(None, "--dataset", "-d", help="Dataset to evaluate on (default: the run's)."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset's standard files."),
+    out: Path = typer.Option(None, "--out", help="Where the plots go (default RUN_DIR/evaluation)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """Accuracy, loss, per-class accuracy, confusion-matrix PNG and most confidently wrong examples PNG."""
+    from cnnlab.data import load_dataset
+    from cnnlab.train.evaluate import evaluate_model
+    model = load(run_dir)
+    name = dataset or model.config.get("dataset", "digits")
+    data = load_dataset(name, data_dir=data_dir or (model.config.get("data_dir") if dataset is None else None))
+    result = evaluate_model(model, data.x_test, data.y_test, out or Path(run_dir) / "evaluation")
+    if as_json:
+        typer.echo(json.dumps(result | {"dataset": name, "run_dir": str(run_dir)}))
+        return
+    typer.echo(f"{name} test set: accuracy {result['accuracy']:.4f}  loss {result['loss']:.4f}  ({result['examples']} examples)")
+    typer.echo("per class: " + "  ".join(f"{c}:{a:.3f}" for c, a in result["per_class_accuracy"].items()))
+    for plot in result.get("plots", []):
+        typer.echo(f"wrote {plot}")
+
+
+def predict(
+    run_dir: Path = typer.Argument(..., help="A run folder written by cnnlab train."),
+    images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, ...): digits drawn in any paint program."),
+    show: Path = typer.Option(None, "--show", help="Write PNGs of each preprocessed input beside its prediction into this folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """Top-3 classes with probabilities, after MNIST-style preprocessing of each image."""
+    import torch
+    from cnnlab.data import load_image
+    model = load(run_dir)
+    if tuple(model.net.input_shape) != (1, 28, 28):
+        raise ValueError(f"predict works on 28x28 grey digits; this run's input is {model.net.input_shape}")
+    results = []
+    for path in images:
+        pixels = load_image(path)
+        prob = model.predict_proba(torch.as_tensor(pixels).view(1, 1, 28, 28))[0]
+        top = prob.topk(min(3, len(prob)))
+        results.append({"image": str(path), "top": [{"class": model.classes[int(i)], "probability": float(p)}
+                                                    for p, i in zip(top.values, top.indices)]})
+        if show is not None:
+            from cnnlab import plots
+            show.mkdir(parents=True, exist_ok=True)
+            caption = ", ".join(f"{t['class']} {t['probability']:.2f}" for t in results[-1]["top"])
+            results[-1]["show"] = str(plots.image_grid([pixels], [caption], show / f"{Path(path).stem}-prediction.png", columns=1))
+    if as_json:
+        typer.echo(json.dumps({"run_dir": str(run_dir), "predictions": results}))
+        return
+    for r in results:
+        typer.echo(f"{r['image']}: " + "  ".join(f"{t['class']} ({t['probability']:.1%})" for t in r["top"]))
+
+
+def datasets(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
+    """List the datasets cnnlab knows."""
+    from cnnlab.data import DATASETS
+    if as_json:
+        typer.echo(json.dumps(DATASETS))
+        return
+    for name, description in DATASETS.items():
+        typer.echo(f"{name:<15} {description}")
+
+
+def demo(
+    dataset: str = typer.Option("mnist1d", "--dataset", "-d", help="mnist1d or digits (embedded, no download), or mnist."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset's files (for mnist etc.)."),
+    epochs: int = typer.Option(None, help="Epochs per model (default: chosen per dataset)."),
+    out: Path = typer.Option(None, "--out", help="Folder for the two run folders (default runs/demo-TIME)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """DNN vs CNN in action: train the course's dense network and a CNN, side by side."""
+    from cnnlab.data import load_dataset
+    from cnnlab.train.demo import demo_plan
+    data = load_dataset(dataset, data_dir=data_dir)
+    base = _run_dir(out, "demo")
+    log = _emit(as_json)
+    rows = []
+    for label, cfg in demo_plan(data, epochs):
+        log(f"\n== {label}: {cfg.model} on {data.name} ({cfg.epochs} epochs) ==")
+        started = time.perf_counter()
+        history = fit(cfg, dataset=data, out=base / label, log=log)
+        rows.append(history.final | {"name": label, "seconds": time.perf_counter() - started})
+    if as_json:
+        typer.echo(json.dumps({"dataset": data.name, "runs": rows}))
+        return
+    typer.echo(f"\n{'network':<6} {'test accuracy':>14} {'parameters':>11} {'seconds':>8}  spec")
+    for r in rows:
+        typer.echo(f"{r['name']:<6} {r['test_accuracy']:>14.4f} {r['params']:>11,} {r['seconds']:>8.1f}  {r['model']}")
+    typer.echo(f"\nrun folders: {base}/  (learning_curve.png, metrics.jsonl, model.safetensors)")
+    typer.echo("next: real MNIST  cnnlab demo --dataset mnist --data-dir DIR   |   "
+               "the visualiser  cnnlab serve   |   a network's anatomy  cnnlab summary lenet")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+    app.command("train")(train)
+    app.command("evaluate")(evaluate)
+    app.command("predict")(predict)
+    app.command("datasets")(datasets)
