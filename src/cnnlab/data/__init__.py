@@ -1,0 +1,20 @@
+"""Datasets as in-memory tensors: downloads with checksums, embedded datasets, your own images.
+
+Entry point: :func:`load_dataset` with a name from :data:`DATASETS`. Image helpers:
+:func:`load_image` / :func:`preprocess_digit` (MNIST-style preprocessing of drawn digits).
+Augmentation: :func:`random_translate` and :func:`shift`.
+"""
+
+from .augment import random_translate, shift
+from .dataset import Dataset
+from .download import ChecksumError, DownloadError, default_cache_dir
+from .embedded import load_digits_dataset, load_mnist1d
+from .images import MAX_PIXELS, load_image, load_image_folder, preprocess_digit, read_grey
+from .registry import DATASETS, load_dataset
+from .sources import SOURCES, FileSpec, RemoteSource
+
+__all__ = [
+    "DATASETS", "Dataset", "load_dataset", "default_cache_dir", "ChecksumError", "DownloadError",
+    "load_digits_dataset", "load_mnist1d", "load_image", "load_image_folder", "preprocess_digit",
+    "read_grey", "MAX_PIXELS", "random_translate", "shift", "SOURCES", "FileSpec", "RemoteSource",
+]
