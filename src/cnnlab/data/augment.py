@@ -71,10 +71,12 @@ def random_translate(x: torch.Tensor, max_shift: int,
         output: the same as ``x``.
 
     Example:
-        >>> x = torch.ones(2, 1, 4, 4)
-        >>> y = random_translate(x, 1, torch.Generator().manual_seed(0))
-        >>> y.shape, float(y.sum()) <= 32
-        (torch.Size([2, 1, 4, 4]), True)
+        >>> x = torch.arange(1., 6.).reshape(1, 1, 5)  # one signal [1, 2, 3, 4, 5]
+        >>> y = random_translate(x, 2, torch.Generator().manual_seed(0))
+        >>> y
+        tensor([[[0., 0., 1., 2., 3.]]])
+        >>> torch.equal(y, shift(x, 2))  # this example was shifted 2 to the right
+        True
     """
     if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
         raise ValueError(f"random_translate: max_shift must be an integer >= 0, got {max_shift!r}")
