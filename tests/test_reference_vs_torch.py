@@ -231,3 +231,17 @@ def test_dropout_masks_forward_and_backward_alike():
     d.eval()
     np.testing.assert_array_equal(d.forward(x), x)
     np.testing.assert_array_equal(d.backward(g), g)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_maxpool_ties_route_to_first_maximum_like_torch(stride):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, size=(2, 3, 6, 6)).astype(np.float64)  # many ties, as after a ReLU
+    layer = R.MaxPool2d(2, stride=stride)
+    y = layer.forward(x)
+    g = rng.normal(size=y.shape)
+    tx = leaf(x)
+    ty = F.max_pool2d(tx, 2, stride)
+    ty.backward(torch.tensor(g))
+    close(y, ty)
+    close(layer.backward(g), tx.grad)

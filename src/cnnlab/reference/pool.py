@@ -16,7 +16,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from cnnlab.reference.base import Layer, check_input
-from cnnlab.reference.windows import col2im, output_sizes, pad, pad_backward, windows
+from cnnlab.reference.windows import col2im, offset_view, output_sizes, pad, pad_backward, windows
 from cnnlab.shapes import as_tuple
 
 __all__ = ["maxpool_forward", "maxpool_backward", "avgpool_forward", "avgpool_backward",
@@ -31,7 +31,8 @@ class PoolCache(NamedTuple):
     stride: tuple
     padding: tuple
     out_sizes: tuple
-    argmax: np.ndarray | None  # max pooling: index of the winner inside its window, (N, C, *out)
+    padded: np.ndarray | None = None  # max pooling: the padded input ...
+    out: np.ndarray | None = None     # ... and each window's maximum, to find the winners again
 
 
 def _geometry(x: np.ndarray, kernel_size, stride, padding) -> tuple[tuple, tuple, tuple, tuple]:
@@ -61,14 +62,19 @@ def maxpool_forward(x: np.ndarray, kernel_size: int | Sequence[int], stride=None
     kernel, stride, padding, out_sizes = _geometry(x, kernel_size, stride, padding)
     xp = pad(x, padding, "zeros", value=-np.inf)
     patches = windows(xp, kernel, stride)                                # (N, C, *out, *kernel) view
-    patches = patches.reshape(patches.shape[:x.ndim] + (-1,))           # (N, C, *out, F*F)
-    argmax = patches.argmax(axis=-1)                                     # first maximum, as PyTorch
-    out = np.take_along_axis(patches, argmax[..., None], axis=-1)[..., 0]
-    return out, PoolCache(xp.shape, kernel, stride, padding, out_sizes, argmax)
+    # One elementwise maximum per kernel offset, over all windows at once.
+    offsets = list(np.ndindex(*kernel))
+    out = patches[(Ellipsis,) + offsets[0]].copy()                       # (N, C, *out)
+    for offset in offsets[1:]:
+        np.maximum(out, patches[(Ellipsis,) + offset], out=out)
+    return out, PoolCache(xp.shape, kernel, stride, padding, out_sizes, xp, out)
 
 
 def maxpool_backward(grad_out: np.ndarray, cache: PoolCache) -> np.ndarray:
     """Route each output's gradient to the input that was the maximum of its window.
+
+    Only the winner influenced the output, so only it gets a gradient. With ties the first
+    maximum (in row-major order inside the window) wins, as in PyTorch.
 
     Example:
         >>> x = np.array([[[[1., 2], [3, 4]]]])
@@ -77,16 +83,14 @@ def maxpool_backward(grad_out: np.ndarray, cache: PoolCache) -> np.ndarray:
         array([[[[ 0.,  0.],
                  [ 0., 10.]]]])
     """
-    n, c = grad_out.shape[:2]
-    dims = len(cache.kernel)
-    offsets = np.unravel_index(cache.argmax, cache.kernel)  # winner's offset inside its window, per axis
-    index = [np.arange(n).reshape((n,) + (1,) * (dims + 1)), np.arange(c).reshape((1, c) + (1,) * dims)]
-    for axis, (offset, s, m) in enumerate(zip(offsets, cache.stride, cache.out_sizes)):
-        start = (np.arange(m) * s).reshape((1, 1) + tuple(m if a == axis else 1 for a in range(dims)))
-        index.append(start + offset)  # padded coordinate of the winner: window start + offset
+    patches = windows(cache.padded, cache.kernel, cache.stride)           # (N, C, *out, *kernel) view
     grad_xp = np.zeros(cache.padded_shape, dtype=grad_out.dtype)
-    # Overlapping windows (S < F) may share a winner: np.add.at accumulates instead of overwriting.
-    np.add.at(grad_xp, tuple(index), grad_out)
+    routed = np.zeros(cache.out.shape, dtype=bool)                        # windows whose winner was found
+    for offset in np.ndindex(*cache.kernel):
+        wins = (patches[(Ellipsis,) + offset] == cache.out) & ~routed     # (N, C, *out)
+        routed |= wins
+        # '+=': with overlapping windows (S < F) one input can win several windows.
+        grad_xp[offset_view(offset, cache.stride, cache.out_sizes)] += grad_out * wins
     return pad_backward(grad_xp, cache.padding, "zeros")
 
 
@@ -102,7 +106,7 @@ def avgpool_forward(x: np.ndarray, kernel_size: int | Sequence[int], stride=None
     xp = pad(x, padding, "zeros")
     patches = windows(xp, kernel, stride)                                # (N, C, *out, *kernel) view
     out = patches.mean(axis=tuple(range(x.ndim, patches.ndim)))
-    return out, PoolCache(xp.shape, kernel, stride, padding, out_sizes, None)
+    return out, PoolCache(xp.shape, kernel, stride, padding, out_sizes)
 
 
 def avgpool_backward(grad_out: np.ndarray, cache: PoolCache) -> np.ndarray:

@@ -171,6 +171,18 @@ def col2im(cols: np.ndarray, padded_shape: Sequence[int], kernel: Sequence[int],
     grad = np.zeros(padded_shape, dtype=cols.dtype)
     # Loop over the F*F kernel offsets only; each step is one vectorised strided add.
     for offset in np.ndindex(*kernel):
-        target = tuple(slice(o, o + s * (m - 1) + 1, s) for o, s, m in zip(offset, stride, out))
-        grad[(slice(None), slice(None)) + target] += cols[(slice(None), slice(None)) + offset]
+        grad[offset_view(offset, stride, out)] += cols[(slice(None), slice(None)) + offset]
     return grad
+
+
+def offset_view(offset: Sequence[int], stride: Sequence[int], out: Sequence[int]) -> tuple[slice, ...]:
+    """Index of the input neurons found at ``offset`` inside every window: ``[:, :, a::S, b::S]``
+    (``out`` windows per axis).
+
+    Example:
+        Offset 1 of the 3 windows (F=2, S=2) over 6 neurons is neurons 1, 3, 5:
+
+        >>> np.arange(6)[None, None][offset_view((1,), (2,), (3,))]
+        array([[[1, 3, 5]]])
+    """
+    return (slice(None), slice(None)) + tuple(slice(o, o + s * (m - 1) + 1, s) for o, s, m in zip(offset, stride, out))
