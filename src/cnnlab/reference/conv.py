@@ -118,8 +118,9 @@ def conv_backward(grad_out: np.ndarray, cache: ConvCache) -> tuple[np.ndarray, n
     n, d_out = grad_out.shape[:2]
     g = grad_out.reshape(n, d_out, -1).astype(w.dtype, copy=False)  # (N, D_out, L)
 
-    # Tied parameters: one bias and one filter serve every output position (and every example),
-    # so their gradients sum the contributions of all positions.
+    # Tied parameters: one bias and one filter serve every output position (and every example).
+    # grad_w[o, k] = sum_n sum_l g[n, o, l] * cols[n, k, l]: the sum over the L output positions
+    # is what tying the weights means (the matmul does it; the .sum does the examples).
     grad_bias = g.sum(axis=(0, 2)) if cache.has_bias else None          # (D_out,)
     grad_w = (g @ cols.transpose(0, 2, 1)).sum(axis=0)                   # (D_out, D_in*F*F)
 

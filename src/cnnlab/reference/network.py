@@ -29,7 +29,7 @@ from cnnlab.reference.activations import Dropout, ReLU, Sigmoid, Softmax, Tanh
 from cnnlab.reference.base import Layer
 from cnnlab.reference.conv import Conv1d, Conv2d
 from cnnlab.reference.dense import Flatten, Linear
-from cnnlab.reference.loss import CrossEntropyLoss
+from cnnlab.reference.loss import CrossEntropyLoss  # noqa: F401 (used by the module example)
 from cnnlab.reference.norm import BatchNorm1d, BatchNorm2d
 from cnnlab.reference.pool import AvgPool1d, AvgPool2d, GlobalAvgPool, MaxPool1d, MaxPool2d
 
