@@ -6,3 +6,12 @@ The core: :mod:`cnnlab.shapes` (output sizes, parameter counts, receptive fields
 """
 
 __version__ = "0.1.0"
+
+
+def load(run_dir, weights: str = "model.safetensors"):
+    """Load a run folder for inference (``cnnlab.load(RUN_DIR).predict_proba(x)``).
+
+    See :func:`cnnlab.train.runs.load`; imported lazily so that ``import cnnlab`` stays light.
+    """
+    from cnnlab.train.runs import load as _load
+    return _load(run_dir, weights)
