@@ -1,0 +1,104 @@
+"""Ising Metropolis speed: spin updates (attempted flips) per nanosecond, L = 64, many chains.
+
+Rows, all in the same run and on the same lattice size:
+
+* ``numpy-int8``: plain NumPy checkerboard (int8 spins, one float uniform per spin) - the baseline;
+* ``msc-numpy``: multi-spin-coded checkerboard (64 chains per uint64 word, bit-sliced random
+  numbers; :mod:`cnnlab.physics.msc`) with 1 thread and with ``--threads`` threads;
+* ``torch-int8``: the plain algorithm in PyTorch on ``--device`` (``cuda`` for a GPU number).
+
+Target: >= 1 flip/ns for ``msc-numpy`` on 2 CPU cores (the plain NumPy version does ~0.1).
+Wall-clock time is what counts; the CPU time column shows how busy the cores were (a machine
+shared with other jobs lowers the wall-clock rate, not the per-CPU-second rate).
+
+Usage::
+
+    PYTHONPATH=src python benchmarks/ising_flips.py [--L 64] [--chains 1024] [--sweeps 20]
+        [--threads 2] [--device cpu|cuda] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+from cnnlab.physics.exact import TC
+from cnnlab.physics.ising import checkerboard_sweep, torch_checkerboard_sweep
+from cnnlab.physics.msc import MultiSpinLattice
+
+
+def timed(step, sweeps: int) -> tuple[float, float]:
+    step(2)  # warm up (allocations, thread pool, CUDA kernels)
+    wall, cpu = time.perf_counter(), time.process_time()
+    step(sweeps)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def row(name: str, flips: int, wall: float, cpu: float, **extra) -> dict:
+    return {"name": name, "flips_per_ns": flips / wall / 1e9, "flips_per_cpu_ns": flips / cpu / 1e9 if cpu > 0 else None,
+            "seconds": wall, **extra}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--L", type=int, default=64)
+    parser.add_argument("--chains", type=int, default=1024, help="chains (multi-spin: rounded up to 64)")
+    parser.add_argument("--sweeps", type=int, default=20)
+    parser.add_argument("--baseline-sweeps", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--T", type=float, default=TC)
+    parser.add_argument("--device", default="cpu", help="device for the torch row (cpu, cuda)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    L, chains = args.L, -(-args.chains // 64) * 64
+    flips = chains * L * L
+    rows = []
+
+    rng = np.random.default_rng(0)
+    spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(chains, L, L))
+    wall, cpu = timed(lambda n: [checkerboard_sweep(spins, args.T, rng) for _ in range(n)], args.baseline_sweeps)
+    rows.append(row("numpy-int8", flips * args.baseline_sweeps, wall, cpu, threads=1))
+
+    for threads in sorted({1, args.threads}):
+        lattice = MultiSpinLattice.create(L, [args.T], chains=chains, start="hot", seed=0, threads=threads)
+        wall, cpu = timed(lattice.sweep, args.sweeps)
+        rows.append(row("msc-numpy", flips * args.sweeps, wall, cpu, threads=threads))
+
+    import torch
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    tspins = torch.as_tensor(spins, device=device)
+
+    def torch_steps(n):
+        for _ in range(n):
+            torch_checkerboard_sweep(tspins, args.T)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    wall, cpu = timed(torch_steps, args.sweeps)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    rows.append(row("torch-int8", flips * args.sweeps, wall, cpu, threads=args.threads, device=name))
+
+    baseline = rows[0]["flips_per_ns"]
+    for r in rows:
+        r["speedup"] = r["flips_per_ns"] / baseline
+    result = {"L": L, "chains": chains, "T": args.T, "sweeps": args.sweeps, "cpu_count": os.cpu_count(),
+              "platform": platform.platform(), "rows": rows}
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"L={L}, {chains} chains, T={args.T:.4f}, {os.cpu_count()} CPUs")
+    print(f"{'implementation':<14}{'threads':>8}{'flips/ns':>10}{'per CPU-ns':>12}{'speedup':>9}")
+    for r in rows:
+        per_cpu = f"{r['flips_per_cpu_ns']:.3f}" if r["flips_per_cpu_ns"] else "-"
+        print(f"{r['name']:<14}{r['threads']:>8}{r['flips_per_ns']:>10.3f}{per_cpu:>12}{r['speedup']:>8.1f}x"
+              + (f"  ({r['device']})" if "device" in r else ""))
+
+
+if __name__ == "__main__":
+    main()
