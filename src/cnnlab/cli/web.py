@@ -1,0 +1,44 @@
+"""``cnnlab serve``: the web visualiser on a loopback address."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cnnlab.web.security import is_loopback
+
+
+def serve(
+    port: int = typer.Option(8000, help="TCP port (0: pick a free one)."),
+    run: list[Path] = typer.Option(None, "--run", help="Run folder(s) to show instead of the shipped MNIST models (repeatable)."),
+    host: str = typer.Option("127.0.0.1", help="Loopback address to bind: 127.x.y.z, localhost or ::1 (never a public interface)."),
+):
+    """Start the visualiser (dense network and CNN side by side on digits you draw) and print its URL."""
+    if not is_loopback(host):
+        raise ValueError(f"--host must be a loopback address (127.x.y.z, localhost or ::1), got {host!r}; "
+                         "the visualiser is for your own browser only")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port must be in [0, 65535], got {port}")
+    import socket
+
+    import uvicorn
+
+    from cnnlab.web.app import create_app
+    from cnnlab.web.models import default_models, models_from_runs
+
+    models = models_from_runs(run) if run else default_models()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))  # bound here so that port 0 yields the real port before the URL is printed
+    port = sock.getsockname()[1]
+    url_host = f"[{host}]" if ":" in host else host
+    app = create_app(models, host=host, port=port)
+    typer.echo(f"cnnlab visualiser: http://{url_host}:{port}/  (models: {', '.join(models)}; Ctrl+C to stop)")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.run(sockets=[sock])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,7 @@
+"""The web visualiser: ``cnnlab serve`` shows a dense network and a CNN side by side on digits you draw.
+
+:mod:`~cnnlab.web.models` loads run folders, :mod:`~cnnlab.web.digit` turns a drawing into an
+MNIST-style 28x28 input, :mod:`~cnnlab.web.inference` runs a forward pass keeping every layer's
+activations, :mod:`~cnnlab.web.app` serves the JSON API and the static page under ``static/``, and
+:mod:`~cnnlab.web.security` keeps the server local (Host check, body cap).
+"""
