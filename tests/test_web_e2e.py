@@ -1,8 +1,9 @@
 """The visualiser in a real browser: `cnnlab serve` on a free loopback port, headless Chromium via playwright-core.
 
-Needs Debian's chromium and `npm install` in tests/web_e2e (CI installs both):
+Needs Debian's chromium and `npm ci` in tests/web_e2e (CI installs both and sets CNNLAB_REQUIRE_E2E=1,
+which turns a missing browser into a failure instead of a skip):
 
-    apt-get install -y chromium nodejs npm && (cd tests/web_e2e && npm ci)
+    apt-get install -y chromium && (cd tests/web_e2e && npm ci)
 """
 
 from __future__ import annotations
@@ -50,8 +51,12 @@ def server():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(missing() is not None, reason=str(missing()))
 def test_draw_predict_and_trace_a_receptive_field(server, tmp_path):
+    reason = missing()
+    if reason and os.environ.get("CNNLAB_REQUIRE_E2E"):
+        pytest.fail(f"CNNLAB_REQUIRE_E2E is set but {reason}")
+    if reason:
+        pytest.skip(reason)
     shot = tmp_path / "visualiser.png"
     out = subprocess.run(["node", str(E2E / "e2e.mjs"), server, str(shot), CHROMIUM], capture_output=True, text=True,
                          timeout=180, cwd=E2E)

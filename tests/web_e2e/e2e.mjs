@@ -2,8 +2,8 @@
 //
 //   node e2e.mjs URL SCREENSHOT.png [CHROMIUM]
 //
-// Draws a stroke, waits for both networks' predictions, hovers a unit of the CNN's second conv
-// layer, and prints one JSON object: predictions, the unit, the receptive field the page shows on
+// Draws a stroke, waits for both networks' predictions, hovers the most active unit of the CNN's
+// second conv layer, and prints one JSON object: predictions, the unit, the receptive field the page shows on
 // the input, the colour of the highlight there, and the inspector's text. pytest checks the values.
 import { chromium } from "playwright-core";
 
@@ -36,16 +36,20 @@ try {
   const predictions = await page.evaluate(() => Object.fromEntries(
     [...document.querySelectorAll(".pred")].map((el) => [el.id.replace("pred-", ""), el.dataset.prediction])));
 
-  // Hover unit (channel 2, row 4, column 6) of the CNN's second conv stage.
-  const unit = { c: 2, y: 4, x: 6 };
-  const info = await page.evaluate((u) => {
+  // Hover the most active unit of the CNN's second conv stage.
+  const info = await page.evaluate(() => {
     const view = window.cnnlab.views.find((v) => v.model.name === "cnn");
     const k = view.stages.findIndex((s, i) => s.kind === "conv" && i > 1);
+    const values = view.values(k), [, h, w] = view.stages[k].shape;
+    let best = 0;
+    values.forEach((v, i) => { if (v > values[best]) best = i; });
+    const unit = { c: Math.floor(best / (h * w)), y: Math.floor(best / w) % h, x: best % w };
     const lay = view.layouts[k];
-    const [ox, oy] = view.tileOrigin(lay, u.c);
-    return { k, layer: view.stages[k].first, px: ox + (u.x + 0.5) * lay.s, py: oy + (u.y + 0.5) * lay.s,
+    const [ox, oy] = view.tileOrigin(lay, unit.c);
+    return { k, unit, layer: view.stages[k].first, px: ox + (unit.x + 0.5) * lay.s, py: oy + (unit.y + 0.5) * lay.s,
              inputScale: view.layouts[0].s };
-  }, unit);
+  });
+  const unit = info.unit;
   const stage = page.locator(`#net-cnn canvas[data-stage="${info.k}"]`);
   await stage.scrollIntoViewIfNeeded();
   const box = await stage.boundingBox();

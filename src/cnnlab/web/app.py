@@ -31,6 +31,8 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
 import time
 from pathlib import Path
@@ -71,7 +73,7 @@ def create_app(models: dict[str, WebModel] | None = None, host: str = "127.0.0.1
         max_body: request bodies over this many bytes get 413.
     """
     models = default_models() if models is None else models
-    forward_all(models, np.zeros((28, 28), dtype=np.float32))  # warm-up: the page's first drawing is not slow
+    _warm_up(models)
     app = FastAPI(title="cnnlab visualiser", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.models = models
     app.add_middleware(LocalOnly, host=host, port=port, max_body=max_body)
@@ -131,6 +133,17 @@ def create_app(models: dict[str, WebModel] | None = None, host: str = "127.0.0.1
     return app
 
 
+def _warm_up(models: dict[str, WebModel]) -> None:
+    """Decode, preprocess and forward one drawing now, so that the page's first request is not slow."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (56, 56), 255)
+    ImageDraw.Draw(img).line([(20, 10), (30, 45)], fill=0, width=5)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    forward_all(models, digit.preprocess(digit.array_from_png(buf.getvalue())), "base64")
+
+
 def shape_report(body: dict) -> dict:
     """Output size and parameter counts of one conv layer, via :mod:`cnnlab.shapes` (422 on a bad layer).
 
@@ -180,6 +193,9 @@ async def _read_forward_request(request: Request, models: dict, max_body: int):
         image = _convert(digit.array_from_png, body)
         options = dict(request.query_params)
     elif ctype == "multipart/form-data":
+        if importlib.util.find_spec("python_multipart") is None:
+            raise ApiError(415, "multipart uploads need the python-multipart package on the server; "
+                                "send the PNG as the body with Content-Type: image/png instead")
         form = await request.form()
         upload = form.get("image")
         if upload is None or isinstance(upload, str):

@@ -16,7 +16,7 @@ export function renderConv1d(root) {
       <label>padding P <input id="c1-p" type="number" value="1" min="0"></label>
     </div>
     <div class="c1-controls">
-      <button id="c1-reset" title="back to the start">⏮</button><button id="c1-prev">◀ step</button>
+      <button id="c1-reset" title="back to the start">↺ reset</button><button id="c1-prev">◀ step</button>
       <button id="c1-next">step ▶</button><button id="c1-play">▶ play</button>
       <span id="c1-say" class="c1-say"></span>
     </div>
