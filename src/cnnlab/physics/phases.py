@@ -1,0 +1,226 @@
+"""Learning the phases of the Ising model and estimating Tc (Carrasquilla & Melko, Nat. Phys. 2017).
+
+A CNN with circular padding (the lattice is periodic) is trained on configurations far from the
+transition, ordered (T < 2.0, label 1) and disordered (T > 2.5, label 0). It then predicts
+P(ordered) on held-out configurations at every temperature; the curve crosses 1/2 at Tc(L). The
+finite-size estimates are extrapolated with ``Tc(L) = Tc + a L^(-1/nu)``, nu = 1 (2-D Ising).
+
+The classifier respects the Z2 symmetry of the Hamiltonian (flipping every spin) by construction:
+:class:`Z2Symmetric` averages the logits of ``x`` and ``-x``, so ``P(x) == P(-x)`` exactly.
+
+The same is done with a dense network (one hidden layer of 100, as in the paper) for comparison;
+:func:`run_tc` reports both, with the accuracy in the critical region 2.0 <= T <= 2.5.
+
+Example:
+    >>> import torch
+    >>> net = Z2Symmetric(build("flatten-linear(4)-relu-linear", (1, 4, 4), 2, seed=0))
+    >>> x = torch.randn(3, 1, 4, 4)
+    >>> torch.equal(net(x), net(-x))
+    True
+    >>> crossing([1.0, 2.0, 3.0], [0.9, 0.7, 0.1])   # P = 1/2 between T = 2 and 3
+    2.333333333333333
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnlab.engine import build
+from cnnlab.physics import dataset as ising_data
+from cnnlab.physics.exact import TC
+
+__all__ = ["Z2Symmetric", "TcConfig", "TcResult", "train_classifier", "predict_ordered", "crossing",
+           "bootstrap_crossings", "extrapolate", "run_tc", "CNN_SPEC", "DENSE_SPEC"]
+
+CNN_SPEC = ("conv(8,3,p=1,mode=circular)-relu-maxpool(2)-conv(8,3,p=1,mode=circular)-relu"
+            "-gap-linear(16)-relu-linear")
+DENSE_SPEC = "flatten-linear(100)-relu-linear"
+
+
+class Z2Symmetric(nn.Module):
+    """Wraps a network ``f`` as ``(f(x) + f(-x)) / 2``: invariant under flipping all spins.
+
+    Shape: ``(N, 1, L, L) -> (N, classes)``, as the wrapped network.
+    """
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Two separate calls (not one batch of [x, -x]) so that f(-x) for input x and for
+        # input -x run the same kernels on the same tensors: the sum is then bitwise symmetric.
+        return 0.5 * (self.net(x) + self.net(-x))
+
+
+@dataclass
+class TcConfig:
+    """Settings of :func:`run_tc` (saved in the run folder)."""
+
+    sizes: list[int] = field(default_factory=lambda: [16, 32])
+    temperatures: list[float] = field(default_factory=lambda: np.round(np.arange(1.0, 3.5 + 1e-9, 0.05), 10).tolist())
+    samples: int = 256
+    train_below: float = 2.0
+    train_above: float = 2.5
+    model: str = CNN_SPEC
+    dense_model: str = DENSE_SPEC
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 2e-3
+    bootstrap: int = 200
+    seed: int = 0
+    thermalization: int | None = None
+    threads: int = 1
+
+
+@dataclass
+class TcResult:
+    """Everything :func:`run_tc` measured; ``to_dict`` is the ``--json`` output."""
+
+    config: TcConfig
+    tc_estimate: float
+    tc_error: float
+    tc_fit_slope: float
+    per_size: dict = field(default_factory=dict)  # L -> curves, Tc(L), accuracies
+    dataset_path: str = ""
+
+    def to_dict(self) -> dict:
+        tc_by_size = {str(L): r["cnn"]["tc"] for L, r in self.per_size.items()}
+        tc_err_by_size = {str(L): r["cnn"]["tc_error"] for L, r in self.per_size.items()}
+        return {"tc_estimate": self.tc_estimate, "tc_error": self.tc_error, "tc_exact": TC,
+                "relative_error": abs(self.tc_estimate - TC) / TC, "tc_fit_slope": self.tc_fit_slope,
+                "tc_by_size": tc_by_size, "tc_error_by_size": tc_err_by_size,
+                "per_size": {str(L): r for L, r in self.per_size.items()},
+                "dataset": self.dataset_path, "config": asdict(self.config)}
+
+
+def train_classifier(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, batch_size: int,
+                     lr: float, seed: int) -> list[float]:
+    """Adam on cross-entropy, shuffled mini-batches; returns the mean loss of each epoch."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    losses = []
+    net.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=generator)
+        total = 0.0
+        for start in range(0, len(x), batch_size):
+            idx = order[start:start + batch_size]
+            loss = F.cross_entropy(net(x[idx]), y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        losses.append(total / len(x))
+    return losses
+
+
+@torch.no_grad()
+def predict_ordered(net: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
+    """P(ordered) (class 1) for each configuration, (N,)."""
+    net.eval()
+    return np.concatenate([F.softmax(net(x[i:i + batch_size]), dim=1)[:, 1].numpy()
+                           for i in range(0, len(x), batch_size)])
+
+
+def crossing(temperatures, curve) -> float:
+    """Temperature where a decreasing curve crosses 1/2 (linear interpolation; NaN if it never does)."""
+    T, p = np.asarray(temperatures, dtype=float), np.asarray(curve, dtype=float)
+    below = np.flatnonzero(p < 0.5)
+    if below.size == 0 or below[0] == 0:
+        return float("nan")
+    i = below[0]
+    return float(T[i - 1] + (p[i - 1] - 0.5) * (T[i] - T[i - 1]) / (p[i - 1] - p[i]))
+
+
+def bootstrap_crossings(temperatures, probabilities: np.ndarray, n: int, rng) -> np.ndarray:
+    """Crossings of ``n`` bootstrap curves: samples resampled with replacement at each T.
+
+    Shape: ``probabilities`` (temperatures, samples) -> (n,).
+    """
+    n_t, m = probabilities.shape
+    picks = rng.integers(0, m, size=(n, n_t, m))
+    curves = np.take_along_axis(probabilities[None], picks, axis=2).mean(axis=2)  # (n, temperatures)
+    return np.array([crossing(temperatures, c) for c in curves])
+
+
+def extrapolate(sizes, tcs) -> tuple[float, float]:
+    """Least-squares fit ``Tc(L) = Tc + a / L``; returns (Tc, a). Needs two or more sizes."""
+    inv = 1.0 / np.asarray(sizes, dtype=float)
+    a, tc = np.polyfit(inv, np.asarray(tcs, dtype=float), 1)
+    return float(tc), float(a)
+
+
+def _split(temps: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Per temperature, half of the samples for training and half for the P(ordered) curve."""
+    train, test = [], []
+    for T in np.unique(temps):
+        idx = rng.permutation(np.flatnonzero(temps == T))
+        train.append(idx[: len(idx) // 2])
+        test.append(idx[len(idx) // 2:])
+    return np.concatenate(train), np.concatenate(test)
+
+
+def _fit_and_score(spec: str, L: int, x, T, train, test, config: TcConfig, seed: int) -> dict:
+    far = train[(T[train] < config.train_below) | (T[train] > config.train_above)]
+    xs = torch.as_tensor(x, dtype=torch.float32).unsqueeze(1)  # (N, 1, L, L)
+    labels = torch.as_tensor(T < config.train_below, dtype=torch.int64)
+    net = Z2Symmetric(build(spec, (1, L, L), 2, seed=seed))
+    losses = train_classifier(net, xs[far], labels[far], epochs=config.epochs, batch_size=config.batch_size,
+                              lr=config.lr, seed=seed)
+    grid = np.unique(T)
+    p = predict_ordered(net, xs[test])
+    probs = np.stack([p[T[test] == t] for t in grid])  # (temperatures, samples)
+    curve = probs.mean(axis=1)
+    boot = bootstrap_crossings(grid, probs, config.bootstrap, np.random.default_rng(seed))
+    critical = (T[test] >= config.train_below) & (T[test] <= config.train_above)
+    correct = (p > 0.5) == (T[test] < TC)
+    return {"spec": spec, "parameters": sum(q.numel() for q in net.parameters()), "losses": losses,
+            "curve": curve.tolist(), "curve_error": (probs.std(axis=1) / np.sqrt(probs.shape[1])).tolist(),
+            "tc": crossing(grid, curve), "tc_error": float(np.nanstd(boot)), "bootstrap": boot,
+            "accuracy": float(correct.mean()), "accuracy_critical": float(correct[critical].mean())}
+
+
+def run_tc(config: TcConfig, *, data=None, cache: bool = True, progress: bool = False) -> TcResult:
+    """Generate (or load from the cache) the data, train per size, find Tc(L), extrapolate.
+
+    Args:
+        config: sizes, temperature grid, samples, models, training settings.
+        data: an :class:`cnnlab.physics.dataset.IsingData` to use instead of generating.
+        cache: reuse/save the generated data under ``$CNNLAB_DATA/ising``.
+    """
+    torch.manual_seed(config.seed)
+    path = ""
+    if data is None:
+        target = ising_data.cache_path(config.sizes, config.temperatures, config.samples, config.seed, config.thermalization)
+        if cache and target.is_file():
+            data = ising_data.load(target)
+        else:
+            data = ising_data.generate(config.sizes, config.temperatures, config.samples, seed=config.seed,
+                                       thermalization=config.thermalization, threads=config.threads, progress=progress)
+            if cache:
+                ising_data.save(data, target)
+        path = str(target) if cache else ""
+    per_size, boots = {}, []
+    rng = np.random.default_rng(config.seed)
+    for L in config.sizes:
+        T = data.temperatures[L]
+        train, test = _split(T, rng)
+        cnn = _fit_and_score(config.model, L, data.spins[L], T, train, test, config, config.seed)
+        dense = _fit_and_score(config.dense_model, L, data.spins[L], T, train, test, config, config.seed)
+        boots.append(cnn.pop("bootstrap"))
+        dense.pop("bootstrap")
+        per_size[L] = {"temperatures": np.unique(T).tolist(), "cnn": cnn, "dense": dense}
+    tcs = [per_size[L]["cnn"]["tc"] for L in config.sizes]
+    if len(config.sizes) >= 2:
+        tc, slope = extrapolate(config.sizes, tcs)
+        fits = [extrapolate(config.sizes, b)[0] for b in np.stack(boots, axis=1) if np.all(np.isfinite(b))]
+        err = float(np.std(fits)) if fits else float("nan")
+    else:
+        tc, slope, err = tcs[0], float("nan"), per_size[config.sizes[0]]["cnn"]["tc_error"]
+    return TcResult(config, tc, err, slope, per_size, path)
