@@ -507,8 +507,11 @@ PRESETS: dict[str, Preset] = {
         "conv(2,3)-relu-maxpool(2)-flatten-linear",
         (3, 6, 6), "the lecture's example: 6x6x3 input, two 3x3x3 filters -> 4x4x2, pool, classifier"),
     "fast": Preset(
-        "conv(24,3,p=1)-bn-relu-maxpool(2)-conv(48,3,p=1)-bn-relu-maxpool(2)-conv(96,3,p=1)-bn-relu-gap-linear",
-        (1, 28, 28), "small BatchNorm CNN tuned for time-to-99% on MNIST on a CPU (cnnlab train --model fast)"),
+        "conv(8,3,p=1)-maxpool(2)-bn-relu-conv(16,3,p=1)-maxpool(2)-bn-relu-conv(32,3,p=1)-bn-relu-flatten-linear",
+        (1, 28, 28), "tiny BatchNorm CNN tuned for time-to-99% on MNIST on a CPU (cnnlab train --recipe fast)"),
+    "fast995": Preset(
+        "conv(16,3,p=1)-maxpool(2)-bn-relu-conv(32,3,p=1)-maxpool(2)-bn-relu-conv(64,3,p=1)-bn-relu-flatten-linear",
+        (1, 28, 28), "wider sibling of 'fast' for >= 99.5% on MNIST within a minute (cnnlab train --recipe fast995)"),
     "cnn1d": Preset(
         "conv(32,5,p=2)-relu-conv(32,3,p=1)-relu-maxpool(2)-conv(32,3,p=1)-relu-maxpool(2)-flatten-linear",
         (1, 40), "1-D CNN for MNIST-1D (Greydanus & Kobak 2020)"),
