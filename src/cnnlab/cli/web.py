@@ -13,6 +13,7 @@ def serve(
     port: int = typer.Option(8000, help="TCP port (0: pick a free one)."),
     run: list[Path] = typer.Option(None, "--run", help="Run folder(s) to show instead of the shipped MNIST models (repeatable)."),
     host: str = typer.Option("127.0.0.1", help="Loopback address to bind: 127.x.y.z, localhost or ::1 (never a public interface)."),
+    data_dir: Path = typer.Option(None, "--data-dir", help="MNIST IDX files for training from the page (default: the data cache)."),
 ):
     """Start the visualiser (dense network and CNN side by side on digits you draw) and print its URL."""
     if not is_loopback(host):
@@ -31,6 +32,7 @@ def serve(
 
     from cnnlab.web.app import create_app
     from cnnlab.web.models import default_models, models_from_runs
+    from cnnlab.web.training import TrainingJob
 
     models = models_from_runs(run) if run else default_models()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -39,7 +41,7 @@ def serve(
     sock.bind((host, port))  # bound here so that port 0 yields the real port before the URL is printed
     port = sock.getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host
-    app = create_app(models, host=host, port=port)
+    app = create_app(models, host=host, port=port, training=TrainingJob(data_dir=str(data_dir) if data_dir else None))
     typer.echo(f"cnnlab visualiser: http://{url_host}:{port}/  (models: {', '.join(models)}; Ctrl+C to stop)")
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     server.run(sockets=[sock])

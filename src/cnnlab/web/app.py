@@ -16,10 +16,14 @@ route                                    what it does
 ``POST /api/conv1d``                     ``{"x", "weight", "bias", "stride", "padding"}`` -> every step of a
                                          1-D convolution (:func:`cnnlab.explain.conv1d_steps`; default:
                                          the lecture's example)
+``POST /api/train``, ``GET /api/train``  start a short MNIST training run (``{"model", "epochs",
+                                         "train_subset", "lr", "seed"}``; 409 while one runs) and poll
+                                         its per-epoch accuracy and first-layer filters
+``POST /api/train/stop``                 stop it after the current epoch
 =======================================  ================================================================
 
 Errors are JSON ``{"error": message, "status": code}``: 400 malformed, 413 too large, 415 wrong
-content type, 404 unknown model, 422 well-formed but invalid (the message names the rule).
+content type, 404 unknown model, 409 busy, 422 well-formed but invalid (the message names the rule).
 
 Example:
     >>> from fastapi.testclient import TestClient
@@ -31,7 +35,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import time
@@ -47,32 +50,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cnnlab.explain import conv1d_steps
 from cnnlab.shapes import conv_output_size, conv_param_counts
 from cnnlab.web import digit
-from cnnlab.web.inference import ENCODINGS, forward_all
+from cnnlab.web.inference import forward_all
 from cnnlab.web.models import WebModel, default_models, describe, unit_weights
+from cnnlab.web.parsing import ApiError, convert, get_model, json_object, read_body, read_forward_request
 from cnnlab.web.security import LocalOnly
+from cnnlab.web.training import TrainingBusy, TrainingJob
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 1_000_000
 
 
-class ApiError(Exception):
-    """An error answered as ``{"error": message, "status": status}``."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
 def create_app(models: dict[str, WebModel] | None = None, host: str = "127.0.0.1", port: int | None = 8000,
-               max_body: int = MAX_BODY) -> FastAPI:
+               max_body: int = MAX_BODY, training: TrainingJob | None = None) -> FastAPI:
     """The app serving ``models`` (default: the shipped ``mlp`` and ``cnn``) to a browser on ``host:port``.
 
     Args:
         models: name -> loaded model, in the order the page shows them.
-        host, port: the bound address; any other ``Host`` header is refused.
+        host, port: the bound address; any other ``Host`` header is refused (``port=None``: any port).
         max_body: request bodies over this many bytes get 413.
+        training: the page's training runs (default: MNIST from the data cache, loaded on first use).
     """
     models = default_models() if models is None else models
+    training = TrainingJob() if training is None else training
     _warm_up(models)
     app = FastAPI(title="cnnlab visualiser", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.models = models
@@ -91,9 +90,9 @@ def create_app(models: dict[str, WebModel] | None = None, host: str = "127.0.0.1
     @app.post("/api/forward")
     async def forward_route(request: Request):
         t0 = time.perf_counter()
-        image, names, encoding, prep = await _read_forward_request(request, models, max_body)
+        image, names, encoding, prep = await read_forward_request(request, models, max_body)
         if prep:
-            image = _convert(digit.preprocess, image)
+            image = convert(digit.preprocess, image)
         elif image.shape != (28, 28):
             raise ApiError(422, f"with preprocess=false the image must be 28x28, got {image.shape[0]}x{image.shape[1]}")
         results = forward_all({n: models[n] for n in names}, image, encoding)
@@ -104,7 +103,7 @@ def create_app(models: dict[str, WebModel] | None = None, host: str = "127.0.0.1
 
     @app.get("/api/weights/{name}/{layer}")
     def weights_route(name: str, layer: int, unit: int | None = None):
-        model = _model(models, name, status=404)
+        model = get_model(models, name, status=404)
         try:
             return unit_weights(model, layer, unit)
         except ValueError as err:
@@ -112,11 +111,11 @@ def create_app(models: dict[str, WebModel] | None = None, host: str = "127.0.0.1
 
     @app.post("/api/shape")
     async def shape_route(request: Request):
-        return shape_report(_json_object(await _read_body(request, max_body)))
+        return shape_report(json_object(await read_body(request, max_body)))
 
     @app.post("/api/conv1d")
     async def conv1d_route(request: Request):
-        body = _json_object(await _read_body(request, max_body))
+        body = json_object(await read_body(request, max_body))
         allowed = {"x", "weight", "bias", "stride", "padding", "activation"}
         unknown = sorted(set(body) - allowed)
         if unknown:
@@ -129,6 +128,25 @@ def create_app(models: dict[str, WebModel] | None = None, host: str = "127.0.0.1
             return conv1d_steps(**args)
         except (ValueError, TypeError) as err:
             raise ApiError(422, str(err)) from None
+
+    @app.get("/api/train")
+    def train_status():
+        return training.status()
+
+    @app.post("/api/train", status_code=202)
+    async def train_start(request: Request):
+        try:
+            training.start(json_object(await read_body(request, max_body)))
+        except TrainingBusy as err:
+            raise ApiError(409, str(err)) from None
+        except ValueError as err:
+            raise ApiError(422, str(err)) from None
+        return training.status()
+
+    @app.post("/api/train/stop")
+    def train_stop():
+        training.stop()
+        return training.status()
 
     return app
 
@@ -174,106 +192,6 @@ def shape_report(body: dict) -> dict:
             "params": {"conv": counts.conv, "locally_connected": counts.locally_connected, "dense": counts.dense,
                        "positions": counts.positions, "tied_reduction": counts.tied_reduction,
                        "dense_reduction": counts.dense_reduction}}
-
-
-async def _read_forward_request(request: Request, models: dict, max_body: int):
-    """(image array, model names, encoding, preprocess flag) from a JSON, PNG or multipart request."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body = await _read_body(request, max_body)
-    if ctype in ("application/json", ""):
-        data = _json_object(body)
-        unknown = sorted(set(data) - {"model", "image", "preprocess", "encoding"})
-        if unknown:
-            raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected model, image, preprocess, encoding")
-        if "image" not in data:
-            raise ApiError(422, "field 'image' is required: a list of rows of numbers in [0, 1] (e.g. 28x28)")
-        image = _convert(digit.array_from_json, data["image"])
-        options = data
-    elif ctype.startswith("image/"):
-        image = _convert(digit.array_from_png, body)
-        options = dict(request.query_params)
-    elif ctype == "multipart/form-data":
-        if importlib.util.find_spec("python_multipart") is None:
-            raise ApiError(415, "multipart uploads need the python-multipart package on the server; "
-                                "send the PNG as the body with Content-Type: image/png instead")
-        form = await request.form()
-        upload = form.get("image")
-        if upload is None or isinstance(upload, str):
-            raise ApiError(422, "multipart upload needs a file field named 'image'")
-        image = _convert(digit.array_from_png, await upload.read())
-        options = {k: v for k, v in form.items() if k != "image"} | dict(request.query_params)
-    else:
-        raise ApiError(415, f"Content-Type {ctype!r} not supported; send application/json, image/png or multipart/form-data")
-    return image, _model_names(options.get("model"), models), _encoding(options.get("encoding", "list")), \
-        _flag(options.get("preprocess", True))
-
-
-def _convert(fn, value) -> np.ndarray:
-    try:
-        return fn(value)
-    except digit.ImageTooLarge as err:
-        raise ApiError(413, str(err)) from None
-    except digit.ImageDecodeError as err:
-        raise ApiError(400, str(err)) from None
-    except ValueError as err:
-        raise ApiError(422, str(err)) from None
-
-
-def _model_names(value, models: dict) -> list[str]:
-    if value is None or value == "":
-        return list(models)
-    names = value.split(",") if isinstance(value, str) else value
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise ApiError(422, f"model must be a name or a list of names ({', '.join(models)}), got {value!r}")
-    for name in names:
-        _model(models, name, status=422)
-    return names
-
-
-def _model(models: dict, name: str, status: int) -> WebModel:
-    if name not in models:
-        raise ApiError(status, f"unknown model {name!r}; this server has {', '.join(models)}")
-    return models[name]
-
-
-def _encoding(value) -> str:
-    if value not in ENCODINGS:
-        raise ApiError(422, f"encoding must be one of {', '.join(ENCODINGS)}, got {value!r}")
-    return value
-
-
-def _flag(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
-        return value.lower() in ("true", "1")
-    raise ApiError(422, f"preprocess must be true or false, got {value!r}")
-
-
-async def _read_body(request: Request, max_body: int) -> bytes:
-    """The body, refused with 413 as soon as it passes ``max_body`` (also when sent chunked)."""
-    chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > max_body:
-            raise ApiError(413, f"request body is over the limit of {max_body} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    request._body = body  # starlette reuses it for request.form()
-    return body
-
-
-def _json_object(body: bytes) -> dict:
-    def refuse_constant(name):
-        raise ValueError(f"{name} is not valid JSON")
-
-    try:
-        data = json.loads(body, parse_constant=refuse_constant)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ApiError(400, f"malformed JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, f"the body must be a JSON object, got {type(data).__name__}")
-    return data
 
 
 def _add_error_handlers(app: FastAPI) -> None:

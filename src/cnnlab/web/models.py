@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +133,12 @@ def describe(model: WebModel) -> dict:
         layers.append(row)
     provenance = {k: model.config[k] for k in ("dataset", "test_accuracy", "epochs", "trained_by", "date")
                   if k in model.config}
+    results = model.run_dir / "results.json" if model.run_dir else None
+    if "test_accuracy" not in provenance and results is not None and results.is_file():
+        # cnnlab train writes the final test evaluation next to the config.
+        final = json.loads(results.read_text())
+        if isinstance(final, dict) and isinstance(final.get("test_accuracy"), (int, float)):
+            provenance["test_accuracy"] = final["test_accuracy"]
     return {"name": model.name, "title": model.config.get("title", model.name), "spec": model.net.spec_text,
             "input_shape": list(model.net.input_shape), "classes": model.classes, "mean": model.mean,
             "std": model.std, "num_params": model.net.num_params, "provenance": provenance, "layers": layers}

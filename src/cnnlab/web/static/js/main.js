@@ -8,6 +8,7 @@ import { DrawingPad } from "./draw.js";
 import { renderGallery } from "./gallery.js";
 import { Inspector } from "./inspect.js";
 import { NetView } from "./network.js";
+import { renderTraining } from "./train.js";
 
 const arc = (cx, cy, rx, ry, a0, a1, n = 24) =>
   Array.from({ length: n + 1 }, (_, j) => { const a = a0 + (a1 - a0) * j / n; return [cx + rx * Math.cos(a), cy + ry * Math.sin(a)]; });
@@ -93,6 +94,7 @@ async function main() {
 
   renderConv1d(document.getElementById("conv1d"));
   renderCalculator(document.getElementById("calc"));
+  renderTraining(document.getElementById("train"));
   await renderGallery(document.getElementById("gallery"), state.models);
 }
 

@@ -1,0 +1,145 @@
+"""A short training run started from the page: :func:`cnnlab.train.fit` in a background thread.
+
+The page polls :meth:`TrainingJob.status` and redraws the accuracy curve and the first conv
+layer's filters after every epoch. One run at a time; nothing is written to disk.
+
+Example:
+    >>> import torch
+    >>> from cnnlab.data.dataset import Dataset
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x, y = torch.rand(128, 1, 28, 28, generator=g), torch.arange(128) % 10
+    >>> job = TrainingJob(data=Dataset("toy", x, y, x, y, [str(i) for i in range(10)]))
+    >>> job.start({"model": "conv(2,5)-relu-maxpool(4)-flatten-linear", "epochs": 2, "train_subset": 100}).join()
+    >>> s = job.status()
+    >>> s["state"], [e["epoch"] for e in s["epochs"]], len(s["filters"]["weight"])
+    ('done', [1, 2], 2)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from cnnlab import engine
+from cnnlab import spec as S
+from cnnlab.data.dataset import Dataset
+from cnnlab.train.callbacks import Callback
+
+DEFAULTS = {"model": "conv(6,5,p=2)-relu-maxpool(2)-conv(16,5)-relu-maxpool(2)-flatten-linear(120)-relu-linear(84)-relu-linear",
+            "epochs": 8, "train_subset": 6000, "lr": 0.001, "seed": 0}
+LIMITS = {"epochs": (1, 30), "train_subset": (100, 60000)}
+MAX_PARAMS = 1_000_000  # a page click should not start an hour-long run
+
+
+class TrainingBusy(RuntimeError):
+    """A run is already going."""
+
+
+class _Recorder(Callback):
+    """Keeps each epoch's record and a snapshot of the first conv layer's filters; stops on request."""
+
+    def __init__(self, job: "TrainingJob"):
+        self.job = job
+
+    def on_epoch_end(self, epoch: int, record: dict, trainer) -> bool:
+        keep = {k: record[k] for k in ("train_loss", "train_accuracy", "test_accuracy", "test_loss", "seconds") if k in record}
+        with self.job.lock:
+            self.job.epochs.append({"epoch": epoch} | keep)  # fit counts epochs from 1
+            self.job.filters = _filters(trainer.net)
+        return self.job.stop_requested.is_set()
+
+
+def _filters(net: engine.Network) -> dict | None:
+    """The first conv layer's weights, as nested lists, with its index."""
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, S.Conv):
+            return {"layer": i, "weight": net[i].weight.detach().cpu().tolist()}
+    return None
+
+
+class TrainingJob:
+    """One background training run on MNIST (or on ``data``) at a time.
+
+    Args:
+        data: a loaded dataset; when None it is loaded on the first start with
+            ``cnnlab.data.load_dataset("mnist", data_dir=data_dir, download=False)``.
+        data_dir: folder with MNIST's IDX files.
+    """
+
+    def __init__(self, data: Dataset | None = None, data_dir: str | None = None):
+        self.data, self.data_dir = data, data_dir
+        self.lock = threading.Lock()
+        self.stop_requested = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.state, self.error, self.config = "idle", None, None
+        self.epochs: list[dict] = []
+        self.filters = self.initial_filters = None
+        self.started = 0.0
+
+    def validate(self, request: dict) -> dict:
+        """Page options merged into the defaults, checked (ValueError names the field and the rule)."""
+        unknown = sorted(set(request) - set(DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}; expected {', '.join(DEFAULTS)}")
+        options = DEFAULTS | request
+        for name, (low, high) in LIMITS.items():
+            value = options[name]
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+        if not isinstance(options["lr"], (int, float)) or isinstance(options["lr"], bool) or not 0 < options["lr"] <= 1:
+            raise ValueError(f"lr must be a number in (0, 1], got {options['lr']!r}")
+        if not isinstance(options["model"], str):
+            raise ValueError(f"model must be a spec text like 'conv(6,5,p=2)-relu-maxpool(2)-flatten-linear', got {options['model']!r}")
+        params = sum(info.params for info in S.analyze(options["model"], (1, 28, 28), num_classes=10))
+        if params > MAX_PARAMS:
+            raise ValueError(f"model has {params:,} parameters; the page trains at most {MAX_PARAMS:,} (use cnnlab train)")
+        return options
+
+    def start(self, request: dict) -> threading.Thread:
+        """Validate and start a run; raises :class:`TrainingBusy` while one is going."""
+        options = self.validate(request)
+        with self.lock:
+            if self.thread is not None and self.thread.is_alive():
+                raise TrainingBusy("a training run is already going; stop it first")
+            net = engine.build(options["model"], (1, 28, 28), num_classes=10, seed=options["seed"])
+            self.config, self.error, self.epochs, self.state = options, None, [], "loading data"
+            # fit builds the network with the same seed, so these are its initial filters.
+            self.initial_filters = self.filters = _filters(net)
+            self.stop_requested.clear()
+            self.started = time.perf_counter()
+            self.thread = threading.Thread(target=self._run, name="cnnlab-web-training", daemon=True)
+            self.thread.start()
+            return self.thread
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current epoch."""
+        self.stop_requested.set()
+
+    def _run(self) -> None:
+        from cnnlab.train import TrainConfig, fit
+
+        try:
+            if self.data is None:
+                from cnnlab.data import load_dataset
+                self.data = load_dataset("mnist", data_dir=self.data_dir, download=False)
+            opts = self.config
+            config = TrainConfig(model=opts["model"], dataset=self.data.name, epochs=opts["epochs"], lr=opts["lr"],
+                                 train_subset=min(opts["train_subset"], len(self.data.y_train)), seed=opts["seed"],
+                                 threads=1, device="cpu", batch_size=64)
+            with self.lock:
+                self.state = "running"
+            history = fit(config, dataset=self.data, callbacks=[_Recorder(self)], progress=False)
+            with self.lock:
+                self.state = "stopped" if self.stop_requested.is_set() and len(self.epochs) < opts["epochs"] else "done"
+                self.final = history.final
+        except Exception as err:  # reported to the page: the thread has no one else to tell
+            with self.lock:
+                self.state, self.error = "error", f"{type(err).__name__}: {err}"
+
+    def status(self) -> dict:
+        """State, options, per-epoch metrics and the first conv layer's filters (initial and latest)."""
+        with self.lock:
+            return {"state": self.state, "error": self.error, "config": self.config, "epochs": list(self.epochs),
+                    "filters": self.filters, "initial_filters": self.initial_filters,
+                    "seconds": round(time.perf_counter() - self.started, 1) if self.started else 0.0,
+                    "dataset": self.data.name if self.data is not None else "mnist"}
