@@ -84,3 +84,17 @@ def test_serve_refuses_a_public_host():
                          text=True, timeout=60, env=env)
     assert out.returncode == 2
     assert "--host must be a loopback address (127.x.y.z, localhost or ::1), got '0.0.0.0'" in out.stderr
+
+
+def test_serve_reports_a_busy_port():
+    import socket
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "cnnlab.cli.main", "serve", "--port", str(port)], capture_output=True,
+                             text=True, timeout=60, env=env)
+    assert out.returncode == 2
+    assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in out.stderr and "--port 0" in out.stderr

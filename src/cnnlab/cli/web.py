@@ -38,7 +38,12 @@ def serve(
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))  # bound here so that port 0 yields the real port before the URL is printed
+    try:
+        sock.bind((host, port))  # bound here so that port 0 yields the real port before the URL is printed
+    except OSError as err:
+        sock.close()
+        raise ValueError(f"--port {port}: cannot listen on {host}:{port} ({err.strerror}); "
+                         "choose another port, or --port 0 for a free one") from None
     port = sock.getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host
     app = create_app(models, host=host, port=port, training=TrainingJob(data_dir=str(data_dir) if data_dir else None))
