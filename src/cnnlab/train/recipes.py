@@ -21,10 +21,11 @@ RECIPES: dict[str, TrainConfig] = {
     "fast": TrainConfig(model="fast", dataset="mnist", epochs=1, batch_size=64, optimizer="sgd", lr=0.2,
                         momentum=0.9, weight_decay=5e-4, schedule="onecycle", label_smoothing=0.1,
                         channels_last=True, eval_every_epoch=False),
-    # The same idea, longer and with translation augmentation, for >= 99.5 %.
-    "fast995": TrainConfig(model="fast", dataset="mnist", epochs=8, batch_size=256, optimizer="sgd", lr=0.2,
+    # The same idea with twice the channels, four epochs and random translations by up to one
+    # pixel, for >= 99.5 %.
+    "fast995": TrainConfig(model="fast995", dataset="mnist", epochs=4, batch_size=64, optimizer="sgd", lr=0.2,
                            momentum=0.9, weight_decay=5e-4, schedule="onecycle", label_smoothing=0.1,
-                           augment_shift=2, channels_last=True, eval_every_epoch=False),
+                           augment_shift=1, channels_last=True, eval_every_epoch=False),
 }
 
 
