@@ -84,11 +84,10 @@ def _finish(folder: Path, result: dict, as_json: bool) -> None:
         typer.echo(json.dumps(result))
 
 
-def _set_threads(threads: int) -> None:
-    import torch  # noqa: PLC0415
+def _check_threads(threads: int) -> int:
     if threads < 1:
         raise ValueError(f"--threads must be >= 1, got {threads}")
-    torch.set_num_threads(threads)
+    return threads
 
 
 @ising_app.command("simulate")
@@ -183,7 +182,7 @@ def tc(
     from cnnlab.physics import phases, plots  # noqa: PLC0415
 
     sizes, temps = parse_sizes(L), parse_temperatures(T)
-    _set_threads(threads)
+    _check_threads(threads)
     if len(sizes) < 2:
         raise ValueError(f"--L needs at least two sizes for the L -> infinity extrapolation, got {L!r}")
     config = phases.TcConfig(sizes=sizes, temperatures=temps, samples=samples, epochs=epochs,

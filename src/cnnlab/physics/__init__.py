@@ -10,4 +10,5 @@ Modules, one concept each:
 - :mod:`cnnlab.physics.dataset`: decorrelated configurations saved in a versioned file.
 - :mod:`cnnlab.physics.phases`: phase classification with a CNN and Tc from finite-size scaling.
 - :mod:`cnnlab.physics.rg`: block-spin decimation versus max and average pooling.
+- :mod:`cnnlab.physics.plots`: the figures (matplotlib imported only when drawing).
 """

@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -186,14 +187,31 @@ def _fit_and_score(spec: str, L: int, x, T, train, test, config: TcConfig, seed:
             "accuracy": float(correct.mean()), "accuracy_critical": float(correct[critical].mean())}
 
 
+@contextmanager
+def _torch_threads(n: int):
+    """Run with ``n`` torch threads (small networks run fastest on one), then restore."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run_tc(config: TcConfig, *, data=None, cache: bool = True, progress: bool = False) -> TcResult:
     """Generate (or load from the cache) the data, train per size, find Tc(L), extrapolate.
 
     Args:
-        config: sizes, temperature grid, samples, models, training settings.
+        config: sizes, temperature grid, samples, models, training settings; ``threads`` is
+            used by the Monte Carlo and by torch.
         data: an :class:`cnnlab.physics.dataset.IsingData` to use instead of generating.
         cache: reuse/save the generated data under ``$CNNLAB_DATA/ising``.
     """
+    with _torch_threads(config.threads):
+        return _run_tc(config, data, cache, progress)
+
+
+def _run_tc(config: TcConfig, data, cache: bool, progress: bool) -> TcResult:
     torch.manual_seed(config.seed)
     path = ""
     if data is None:
