@@ -123,9 +123,9 @@ def run_rg(L: int = 64, temperatures=(1.8, TC, 3.0), samples: int = 64, steps: i
 
     Example:
         >>> r = run_rg(L=8, temperatures=[1.0], samples=64, steps=2, thermalization=50)
-        >>> r.observables["majority"]["1.0"]["L"]
-        [8, 4, 2]
-        >>> r.observables["majority"]["1.0"]["abs_magnetization"][-1] > 0.99
+        >>> list(r.observables["majority"]), r.observables["majority"]["1"]["L"]
+        (['1'], [8, 4, 2])
+        >>> r.observables["majority"]["1"]["abs_magnetization"][-1] > 0.99
         True
     """
     from cnnlab.physics.dataset import default_thermalization  # noqa: PLC0415 - avoid an import cycle
