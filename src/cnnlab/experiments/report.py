@@ -1,0 +1,92 @@
+"""Run folders of experiments: ``result.json``, ``report.md`` and the plots, and error bars in words.
+
+Every experiment returns a result dataclass with ``to_dict()`` (the JSON form) and ``markdown()``
+(the report); :func:`save` writes both into the run folder, next to the PNG plots the experiment
+already wrote there. Error bars are the sample standard deviation over seeds (ddof = 1).
+
+Example:
+    >>> mean_std([0.90, 0.92, 0.94])
+    (0.92, 0.02)
+    >>> pm(0.92, 0.02)
+    '92.0 ± 2.0 %'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from datetime import datetime
+from pathlib import Path
+from typing import Sequence
+
+from cnnlab.train.checkpoint import atomic_write
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value: no error bar)."""
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("mean_std needs at least one value, got none")
+    mean = statistics.fmean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return round(mean, 12), round(std, 12)
+
+
+def pm(mean: float, std: float, percent: bool = True, digits: int = 1) -> str:
+    """``mean ± std`` as text, in percent by default."""
+    scale, unit = (100.0, " %") if percent else (1.0, "")
+    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}{unit}"
+
+
+def summarize_values(values: Sequence[float]) -> dict:
+    """``{"mean", "std", "n", "values"}`` for the JSON result."""
+    mean, std = mean_std(values)
+    return {"mean": mean, "std": std, "n": len(values), "values": [float(v) for v in values]}
+
+
+def separated(a: dict, b: dict) -> bool:
+    """Whether two ``summarize_values`` results differ by more than their combined error bars."""
+    return abs(a["mean"] - b["mean"]) > math.hypot(a["std"], b["std"])
+
+
+def run_dir(base: str | Path, name: str) -> Path:
+    """``base/NAME-YYYYmmdd-HHMMSS`` (the CLI's default run folder)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
+    return Path(base) / f"{safe}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub-flavoured Markdown table.
+
+    Example:
+        >>> print(markdown_table(["model", "accuracy"], [["cnn", "94.0 ± 0.5 %"]]))
+        | model | accuracy |
+        |---|---|
+        | cnn | 94.0 ± 0.5 % |
+    """
+    lines = ["| " + " | ".join(map(str, headers)) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def save(result, out: str | Path) -> Path:
+    """Write ``result.json`` and ``report.md`` of a result into ``out``; returns the folder."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    write_text(out / "report.md", result.markdown().rstrip() + "\n")
+    return out
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """UTF-8 text (the reports contain ±), written atomically."""
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def plot_links(plots: Sequence[str], out: str | Path | None) -> str:
+    """Markdown image links to the plots, relative to the run folder."""
+    if not plots:
+        return ""
+    return "\n".join(f"![{Path(p).stem}]({Path(p).name if out is None else Path(p).relative_to(out)})"
+                     for p in plots)

@@ -1,0 +1,187 @@
+"""What the experiments share: model names per input shape, the training recipe, one run in memory.
+
+Model names in the experiments are preset names (``cnnlab presets``), spec text, or one of these
+aliases, resolved for the dataset's input rank:
+
+============  ==========================================================================  ===========
+name          network                                                                     MNIST params
+============  ==========================================================================  ===========
+``mlp``       the course's dense network 784-400-100-10 with dropout (preset)             355,110
+``logreg``    logistic regression (preset)                                                7,850
+``cnn``       1-D input: preset ``cnn1d``; 2-D input: preset ``cnn`` (two conv+pool)      171,158
+``cnn-large`` the ``cnn`` with twice the filters: about the dense network's count         366,806
+``cnn-small`` two small conv+pool blocks straight into the classifier                      11,274
+============  ==========================================================================  ===========
+
+Example:
+    >>> model_spec("cnn", (1, 40))
+    'cnn1d'
+    >>> model_spec("cnn", (1, 28, 28))
+    'cnn'
+    >>> model_spec("resnet", (1, 28, 28))
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown model 'resnet'; valid names: cnn, cnn-large, cnn-small, cnn1d, equivariant, fast, lecture, lenet, logreg, mlp, mlp300, or a spec such as 'conv(16,5,p=2)-relu-maxpool(2)-flatten-linear'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+
+from cnnlab import spec as S
+from cnnlab.data.dataset import Dataset
+from cnnlab.engine import Network
+from cnnlab.train import History, TrainConfig, Trainer
+from cnnlab.train.loop import normalize, predict_logits
+
+ALIASES: dict[str, str] = {
+    "cnn-small": "conv(8,5,p=2)-relu-maxpool(2)-conv(16,5,p=2)-relu-maxpool(2)-flatten-linear",
+    "cnn-large": "conv(32,5,p=2)-relu-maxpool(2)-conv(64,5,p=2)-relu-maxpool(2)-flatten-linear(100)-relu-dropout(0.2)-linear",
+}
+
+# Epochs of the default recipe per dataset (the demo's; MNIST-size data gets 2 epochs).
+_EPOCHS = {"mnist1d": 30, "digits": 20}
+
+
+def valid_model_names() -> list[str]:
+    """Presets and aliases, sorted (what error messages list)."""
+    return sorted(set(S.PRESETS) | set(ALIASES))
+
+
+def model_spec(name: str, input_shape: Sequence[int]) -> str:
+    """The preset name or spec text that ``name`` means for inputs of ``input_shape``.
+
+    Args:
+        name: an alias (module docstring), a preset, or spec text.
+        input_shape: one example's shape; ``cnn`` means ``cnn1d`` for ``(C, W)`` inputs.
+
+    Raises:
+        ValueError: an unknown name (lists the valid ones), or a spec that does not fit the input.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"model must be a non-empty name or spec, got {name!r}")
+    name = name.strip()
+    if name == "cnn" and len(input_shape) == 2:
+        resolved = "cnn1d"
+    elif name in ALIASES:
+        resolved = ALIASES[name]
+    elif name in S.PRESETS or "(" in name or "-" in name:
+        resolved = name
+    else:
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(valid_model_names())}, "
+                         "or a spec such as 'conv(16,5,p=2)-relu-maxpool(2)-flatten-linear'")
+    S.analyze(resolved, tuple(input_shape), num_classes=10)  # a spec that does not fit fails here, naming the layer
+    return resolved
+
+
+def parse_names(text: str | Sequence[str], what: str) -> list[str]:
+    """``"mlp,cnn"`` or ``["mlp", "cnn"]`` -> a list of stripped, non-empty names.
+
+    Spec text contains commas inside parentheses; those do not split.
+
+    Example:
+        >>> parse_names("mlp, conv(8,5,p=2)-relu-flatten-linear", "models")
+        ['mlp', 'conv(8,5,p=2)-relu-flatten-linear']
+    """
+    if not isinstance(text, str):
+        names = [str(t).strip() for t in text]
+    else:
+        names, depth, current = [], 0, ""
+        for ch in text:
+            depth += (ch == "(") - (ch == ")")
+            if ch == "," and depth == 0:
+                names.append(current.strip())
+                current = ""
+            else:
+                current += ch
+        names.append(current.strip())
+    names = [n for n in names if n]
+    if not names:
+        raise ValueError(f"{what} must name at least one item, got {text!r}")
+    return names
+
+
+def is_small(data: Dataset) -> bool:
+    """Embedded datasets: a second CPU thread costs more in synchronisation than it gains."""
+    return len(data.y_train) <= 10_000
+
+
+def recipe(data: Dataset, **changes) -> TrainConfig:
+    """The experiments' default training config for ``data`` (the demo's recipe), then ``changes``.
+
+    Adam, lr 1e-2, one-cycle schedule, batch 100: it reproduces MNIST-1D's published accuracies.
+    30 epochs on MNIST-1D, 20 on digits, 2 on MNIST-size data; one thread on the small datasets.
+    No evaluation after every epoch (the experiments evaluate what they need).
+
+    Example:
+        >>> from cnnlab.data import load_dataset
+        >>> cfg = recipe(load_dataset("digits"), epochs=3)
+        >>> cfg.epochs, cfg.lr, cfg.threads
+        (3, 0.01, 1)
+    """
+    base = TrainConfig(model="mlp", dataset=data.name, epochs=_EPOCHS.get(data.name, 2), batch_size=100,
+                       optimizer="adam", lr=1e-2, schedule="onecycle", threads=1 if is_small(data) else 0,
+                       eval_every_epoch=False)
+    return base.replace(**{k: v for k, v in changes.items() if v is not None}).validate()
+
+
+def epochs_for(n_examples: int, batch_size: int, epochs: int, min_steps: int, max_epochs: int = 500) -> int:
+    """Epochs so that a small training set still gets at least ``min_steps`` optimizer steps.
+
+    Example:
+        >>> epochs_for(25, 100, epochs=2, min_steps=100)   # one step per epoch
+        100
+        >>> epochs_for(60000, 100, epochs=2, min_steps=100)
+        2
+    """
+    steps_per_epoch = math.ceil(n_examples / batch_size)
+    return min(max_epochs, max(epochs, math.ceil(min_steps / steps_per_epoch)))
+
+
+@dataclass
+class Trained:
+    """One finished training run held in memory."""
+
+    history: History
+    net: Network
+    data: Dataset
+
+    @property
+    def final(self) -> dict:
+        return self.history.final
+
+
+def train(config: TrainConfig, data: Dataset, prepare: Callable[[Trainer], None] | None = None,
+          log: Callable[[str], None] | None = None) -> Trained:
+    """Train ``config.model`` on ``data`` without writing files; ``prepare`` may edit the trainer first.
+
+    Args:
+        config: the run's configuration (``config.model`` is a preset or spec text).
+        data: the dataset (its ``mean``/``std`` normalise the inputs).
+        prepare: called with the :class:`~cnnlab.train.Trainer` before training (transfer learning
+            loads weights and freezes layers there).
+        log: receives the per-epoch lines; None = silent.
+    """
+    trainer = Trainer(config, data, out=None, log=log, progress=False)
+    if prepare is not None:
+        prepare(trainer)
+    history = trainer.run()
+    return Trained(history, trainer.net, data)
+
+
+def accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, data: Dataset) -> float:
+    """Test accuracy of ``net`` on raw inputs ``x`` (normalised with ``data``'s statistics)."""
+    logits = predict_logits(net, normalize(x, data.mean, data.std))
+    return (logits.argmax(1) == y).float().mean().item()
+
+
+def eval_subset(x: torch.Tensor, y: torch.Tensor, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same random ``n`` test examples every time (all of them when ``n`` is 0 or too large)."""
+    if not n or n >= len(y):
+        return x, y
+    index = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:n]
+    return x[index], y[index]
