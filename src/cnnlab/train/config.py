@@ -24,6 +24,7 @@ from pathlib import Path
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 SCHEDULES = ("onecycle", "cosine", "step", "none")
 DEVICES = ("auto", "cpu", "cuda")
+AMPS = ("auto", "off", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class TrainConfig:
         threads: torch CPU threads (0 = torch's default).
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         channels_last: NHWC memory layout for 2-D convs (faster on CPUs with oneDNN and on GPUs).
+        amp: mixed precision: ``auto`` (bfloat16 on CUDA GPUs that support it, else float16 with a
+            gradient scaler; off on CPU), ``off``, ``bf16`` or ``fp16`` (both also work on CPU, slowly).
         eval_every_epoch: evaluate on the test set after every epoch (else only at the end).
     """
 
@@ -71,6 +74,7 @@ class TrainConfig:
     threads: int = 0
     device: str = "auto"
     channels_last: bool = False
+    amp: str = "auto"
     eval_every_epoch: bool = True
 
     def replace(self, **changes) -> "TrainConfig":
@@ -90,6 +94,7 @@ class TrainConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("device", self.device, DEVICES)
+        _choice("amp", self.amp, AMPS)
         for name in ("epochs", "batch_size", "step_size"):
             _int_at_least(name, getattr(self, name), 1)
         for name in ("augment_shift", "train_subset", "early_stopping", "threads", "seed"):
