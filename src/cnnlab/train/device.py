@@ -1,0 +1,34 @@
+"""Where training runs and in which precision: device selection and mixed precision (AMP).
+
+Example:
+    >>> pick_device("cpu")
+    device(type='cpu')
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device must be cpu or auto on this machine: --device cuda given but no CUDA GPU is available")
+    return torch.device("cuda" if name in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
+
+
+def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``amp`` (see :class:`TrainConfig`), or None for full float32.
+
+    Example:
+        >>> amp_dtype("auto", torch.device("cpu")) is None  # on CPU, mixed precision only when asked
+        True
+        >>> amp_dtype("bf16", torch.device("cpu"))
+        torch.bfloat16
+    """
+    if amp == "auto":
+        if device.type != "cuda":
+            return None
+        # bfloat16 keeps float32's range (no loss scaling); older GPUs only have fast float16.
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}[amp]
