@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from cnnlab.train import TrainConfig, fit, load
+from cnnlab.train import TrainConfig, distributed, fit, load
 from cnnlab.train.config import OPTIMIZERS, SCHEDULES
 
 DEFAULT_RUNS = Path("runs")
@@ -45,6 +45,9 @@ def train(
     seed: int = typer.Option(None, help="Random seed (default 0)."),
     threads: int = typer.Option(None, help="CPU threads (0 = torch default)."),
     device: str = typer.Option(None, help="auto | cpu | cuda."),
+    amp: str = typer.Option(None, "--amp", help="Mixed precision: auto | off | bf16 | fp16 (default auto: bf16/fp16 on CUDA, off on CPU)."),
+    channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last", help="NHWC memory layout for 2-D convs."),
+    nproc: int = typer.Option(1, "--nproc", help="Data-parallel processes on this machine (DistributedDataParallel: gloo on CPU, one GPU each with NCCL); --batch-size stays the global batch."),
     config: Path = typer.Option(None, "--config", help="JSON or TOML file of config fields; options given here override it."),
     recipe: str = typer.Option(None, "--recipe", help="Start from a tuned recipe: fast (MNIST 99 % in seconds) or fast995."),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/MODEL-DATASET-TIME)."),
@@ -56,7 +59,7 @@ def train(
         model=model, dataset=dataset, data_dir=data_dir, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
         lr=lr, schedule=schedule, weight_decay=weight_decay, label_smoothing=label_smoothing,
         augment_shift=augment_shift, val_split=val_split, early_stopping=early_stopping, seed=seed,
-        threads=threads, device=device).items() if v is not None}
+        threads=threads, device=device, amp=amp, channels_last=channels_last).items() if v is not None}
     if resume is not None:
         from cnnlab.train.runs import read_run_config, train_config
         base = train_config(read_run_config(resume))
@@ -75,15 +78,41 @@ def train(
     else:
         cfg = TrainConfig(**overrides)
     cfg.validate()
+    rank = distributed.env_context()
+    if rank.enabled and out is None:
+        raise ValueError("--out is required under torchrun: every process must name the same run folder")
     run_dir = _run_dir(out, f"{cfg.model}-{cfg.dataset}")
-    log = _emit(as_json)
+    if nproc != 1:
+        raise SystemExit(_launch(cfg, run_dir, resume, overrides, nproc, as_json))
+    log = _emit(as_json) if rank.is_main else (lambda line: None)
     log(f"training {cfg.model} on {cfg.dataset} -> {run_dir}")
     history = fit(cfg, out=run_dir, resume=resume, log=log)
     final = history.final
     log(f"test accuracy {final['test_accuracy']:.4f}  loss {final['test_loss']:.4f}  "
         f"{final['params']:,} params  {final['train_seconds']:.1f}s training  run folder {run_dir}")
-    if as_json:
+    if as_json and rank.is_main:
         typer.echo(json.dumps(final))
+
+
+def _launch(cfg: TrainConfig, run_dir: Path, resume: Path | None, overrides: dict, nproc: int, as_json: bool) -> int:
+    """``cnnlab train --nproc N``: the same training in N processes under ``torchrun --standalone``.
+
+    The parent resolves the config and the run folder once; the processes read the resolved config
+    (or resume the run folder), so recipes and defaults cannot differ between them.
+    """
+    import tempfile
+    from cnnlab.train.device import pick_device
+    distributed.check_devices(nproc, pick_device(cfg.device))
+    distributed.check_batch_size(cfg.batch_size, nproc)
+    command = ["-m", "cnnlab.cli.main", "train"] + (["--json"] if as_json else [])
+    if resume is not None:
+        flags = {"epochs": "--epochs", "threads": "--threads", "device": "--device", "data_dir": "--data-dir"}
+        command += ["--resume", str(resume)] + [a for k, v in overrides.items() for a in (flags[k], str(v))]
+        return distributed.launch(command, nproc)
+    with tempfile.TemporaryDirectory(prefix="cnnlab-launch-") as tmp:
+        path = Path(tmp) / "config.json"
+        path.write_text(json.dumps(cfg.to_dict()))
+        return distributed.launch(command + ["--config", str(path), "--out", str(run_dir)], nproc)
 
 
 def evaluate(
