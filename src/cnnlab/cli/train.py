@@ -33,7 +33,7 @@ def train(
     dataset: str = typer.Option(None, "--dataset", "-d", help="digits, mnist1d, mnist, fashion-mnist, kmnist, cifar10, folder:PATH, ising:PATH. Default: digits."),
     data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset's standard files (offline)."),
     epochs: int = typer.Option(None, help="Epochs (default 5)."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Examples per step (default 64)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Examples per step (default 64); with --nproc, the global batch."),
     optimizer: str = typer.Option(None, help=f"{' | '.join(OPTIMIZERS)} (default adam)."),
     lr: float = typer.Option(None, help="Learning rate (default: the optimizer's usual one)."),
     schedule: str = typer.Option(None, help=f"{' | '.join(SCHEDULES)} (default none)."),
