@@ -10,7 +10,7 @@ Example:
     >>> net = engine.build("conv(4,3,p=1)-relu-maxpool(2)-conv(4,3,p=1)-relu-flatten-linear(3)", (1, 8, 8), seed=0)
     >>> rf = trace_unit(net, torch.rand(1, 8, 8), layer=4, position=(1, 1))
     >>> rf["span"], rf["size"], rf["gradient_inside"]
-    ([[0, 6], [0, 6]], [8, 8], True)
+    ([[0, 7], [0, 7]], [8, 8], True)
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def stencils(dims: int, size: int) -> dict[str, np.ndarray]:
     Example:
         >>> bank = stencils(2, 3)
         >>> bank["laplacian 5-point"].round(3).tolist()[1]
-        [0.189, -0.756, 0.189]
+        [0.224, -0.894, 0.224]
     """
     d1, c1, s1 = np.array([0.0, -1, 1]), np.array([-1.0, 0, 1]), np.array([1.0, -2, 1])
     delta, box, binom = np.array([0.0, 1, 0]), np.ones(3), _binomial(3)
@@ -117,7 +117,7 @@ def spectrum(weights: np.ndarray, size: int = 16) -> np.ndarray:
     """
     w = np.asarray(weights, dtype=np.float64)
     size = max(size, *w.shape)
-    return np.abs(np.fft.fftshift(np.fft.fftn(w, s=(size,) * w.ndim)))
+    return np.abs(np.fft.fftshift(np.fft.fftn(w, s=(size,) * w.ndim, axes=tuple(range(w.ndim)))))
 
 
 def first_filters(net: torch.nn.Module) -> tuple[int, np.ndarray]:

@@ -50,10 +50,10 @@ def shift_each(x: torch.Tensor, k: int, mode: str, seed: int = 0) -> torch.Tenso
 
     Example:
         >>> x = torch.arange(8.).reshape(2, 1, 4)
-        >>> shift_each(x, 1, "circular", seed=3)
-        tensor([[[1., 2., 3., 0.]],
+        >>> shift_each(x, 1, "circular", seed=0)   # the first moves right, the second left
+        tensor([[[3., 0., 1., 2.]],
         <BLANKLINE>
-                [[7., 4., 5., 6.]]])
+                [[5., 6., 7., 4.]]])
     """
     if k == 0:
         return x.clone()

@@ -18,10 +18,10 @@ Example:
     'cnn1d'
     >>> model_spec("cnn", (1, 28, 28))
     'cnn'
-    >>> model_spec("resnet", (1, 28, 28))
+    >>> model_spec("resnet", (1, 28, 28))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown model 'resnet'; valid names: cnn, cnn-large, cnn-small, cnn1d, equivariant, fast, lecture, lenet, logreg, mlp, mlp300, or a spec such as 'conv(16,5,p=2)-relu-maxpool(2)-flatten-linear'
+    ValueError: unknown model 'resnet'; valid names: cnn, cnn-large, cnn-small, cnn1d, ..., mlp, ..., or a spec such as 'conv(16,5,p=2)-relu-maxpool(2)-flatten-linear'
 """
 
 from __future__ import annotations
