@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, NotADirectoryError, UserError) as err:
         typer.echo(f"error: {err}", err=True)
         return 2
+    except RuntimeError as err:
+        # A diverged run (NaN/inf loss) is an outcome to report, not a crash to debug.
+        from cnnlab.train.callbacks import NonFiniteLossError
+        if not isinstance(err, NonFiniteLossError):
+            raise
+        typer.echo(f"error: {err}", err=True)
+        return 1
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
