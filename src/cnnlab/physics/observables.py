@@ -70,6 +70,9 @@ def integrated_autocorrelation_time(x, c: float = 6.0) -> float:
 def binning_errors(x) -> list[tuple[int, float]]:
     """Error of the mean from block averages, for block sizes 1, 2, 4, ... (>= 16 blocks in total).
 
+    With B blocks of size b the error is ``sqrt(var(block means) * b / N)``; measurements beyond
+    the last whole block are left out of the variance but N counts them all.
+
     Returns:
         ``[(block_size, error), ...]``; the error levels off at the true one once blocks are much
         longer than tau_int (then ``error(1)^2 / error(b)^2 ~ 1 / (2 tau_int)``).
@@ -83,13 +86,20 @@ def binning_errors(x) -> list[tuple[int, float]]:
     rows, size = [], 1
     while chains * (n // size) >= 16:
         blocks = x[:, : (n // size) * size].reshape(chains, -1, size).mean(axis=2).reshape(-1)
-        rows.append((size, float(blocks.std(ddof=1) / np.sqrt(blocks.size))))
+        rows.append((size, float(np.sqrt(blocks.var(ddof=1) * size / x.size))))
         size *= 2
     return rows
 
 
+MIN_CHAINS = 16
+
+
 def mean_error(x) -> tuple[float, float, float]:
-    """Mean, its error ``sqrt(2 tau_int var / N)`` and tau_int, for (n,) or (chains, n).
+    """Mean, its error, and tau_int, for a series (n,) or independent chains (chains, n).
+
+    With at least ``MIN_CHAINS`` chains the error comes straight from the scatter of the chain
+    means (independent by construction, so no model of the autocorrelation is needed);
+    otherwise it is ``sqrt(2 tau_int var / N)``.
 
     Example:
         >>> m, e, tau = mean_error(np.ones((2, 10)))
@@ -98,7 +108,11 @@ def mean_error(x) -> tuple[float, float, float]:
     """
     x = _as_chains(x)
     tau = integrated_autocorrelation_time(x)
-    return float(x.mean()), float(np.sqrt(2 * tau * x.var() / x.size)), tau
+    if x.shape[0] >= MIN_CHAINS:
+        err = x.mean(axis=1).std(ddof=1) / np.sqrt(x.shape[0])
+    else:
+        err = np.sqrt(2 * tau * x.var() / x.size)
+    return float(x.mean()), float(err), tau
 
 
 def jackknife(func, samples: np.ndarray) -> tuple[float, float]:
@@ -149,8 +163,10 @@ def summarize(energy, magnetization, T: float, L: int) -> dict[str, float]:
     Returns:
         ``energy_per_spin``, ``abs_magnetization``, ``susceptibility`` = N (<m^2> - <|m|>^2)/T,
         ``specific_heat`` = N (<e^2> - <e>^2)/T^2, ``binder`` = 1 - <m^4>/(3 <m^2>^2), each
-        with an ``_error``, the ``tau_int_energy`` and ``tau_int_abs_magnetization`` (in
-        measurements) and the number of ``measurements``.
+        with an ``_error`` (:func:`mean_error`; jackknife for the last three), the
+        ``tau_int_energy`` and ``tau_int_abs_magnetization`` (in measurements), the number of
+        ``measurements``, and the binning errors of e and |m| (``*_binning_error``) as a
+        cross-check.
     """
     e, m = _as_chains(energy), np.abs(_as_chains(magnetization))
     if e.shape != m.shape:
@@ -171,5 +187,12 @@ def summarize(energy, magnetization, T: float, L: int) -> dict[str, float]:
             out[name], out[name + "_error"] = jackknife(func, units)
         else:
             out[name], out[name + "_error"] = float(func(units.mean(axis=0))), float("nan")
-    out.update(tau_int_energy=tau_e, tau_int_abs_magnetization=tau_m, measurements=int(e.size))
+    out.update(tau_int_energy=tau_e, tau_int_abs_magnetization=tau_m, measurements=int(e.size),
+               energy_per_spin_binning_error=_plateau(e), abs_magnetization_binning_error=_plateau(m))
     return out
+
+
+def _plateau(x: np.ndarray) -> float:
+    """Binning error at the largest block size that still leaves >= 64 blocks (a cross-check)."""
+    rows = [err for size, err in binning_errors(x) if x.shape[0] * (x.shape[1] // size) >= 64]
+    return rows[-1] if rows else float("nan")

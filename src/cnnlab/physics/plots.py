@@ -39,7 +39,8 @@ def plot_observables(rows: list[dict], path) -> Path:
     fine = np.linspace(min(T.min(), 1.0), max(T.max(), 3.5), 400)
     names = [("energy_per_spin", "energy per spin", onsager_energy), ("abs_magnetization", "|m|", yang_magnetization),
              ("susceptibility", "susceptibility", None), ("specific_heat", "specific heat", None), ("binder", "Binder U4", None)]
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.4))
+    fig, grid = plt.subplots(2, 3, figsize=(12, 6.4))
+    axes = grid.reshape(-1)
     for ax, (key, label, exact) in zip(axes, names):
         ax.errorbar(T, [r[key] for r in rows], yerr=[r[key + "_error"] for r in rows], fmt="o", ms=3,
                     capsize=2, label=f"Monte Carlo, L={rows[0]['L']}")
@@ -48,7 +49,9 @@ def plot_observables(rows: list[dict], path) -> Path:
         ax.axvline(TC, color="gray", ls=":", lw=1)
         ax.set_xlabel("T")
         ax.set_title(label)
-    axes[0].legend(fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[-1].axis("off")
+    axes[-1].legend(handles, labels, loc="center", title=f"dotted: Tc = {TC:.4f}")
     fig.tight_layout()
     return _save(fig, path)
 
