@@ -195,8 +195,8 @@ def tc(
     log(f"Tc from the CNN: {result['tc_estimate']:.4f} +- {result['tc_error']:.4f} "
         f"(exact {result['tc_exact']:.5f}, off by {100 * result['relative_error']:.2f} %) -> {folder}")
     for size, r in result["per_size"].items():
-        log(f"  L={size}: Tc(L) = {r['cnn']['tc']:.4f} +- {r['cnn']['tc_error']:.4f}; accuracy in 2.0 <= T <= 2.5: "
-            f"CNN {r['cnn']['accuracy_critical']:.3f} ({r['cnn']['parameters']} parameters), "
+        log(f"  L={size}: Tc(L) = {r['cnn']['tc']:.4f} +- {r['cnn']['tc_error']:.4f} (dense: {r['dense']['tc']:.4f}); "
+            f"accuracy in 2.0 <= T <= 2.5: CNN {r['cnn']['accuracy_critical']:.3f} ({r['cnn']['parameters']} parameters), "
             f"dense {r['dense']['accuracy_critical']:.3f} ({r['dense']['parameters']} parameters)")
     _finish(folder, result, as_json)
 
