@@ -74,15 +74,19 @@ def draw_digit(label: int, canvas: tuple[int, int], box: tuple[int, int, int, in
     return image
 
 
-def main() -> None:
-    OUT.mkdir(exist_ok=True)
+def main(out: Path = OUT) -> list[Path]:
+    """Draw every sample into ``out``; returns the files written."""
+    out.mkdir(exist_ok=True)
     rng = np.random.default_rng(12)
+    written = []
     for label, canvas, box, pen, ink, paper, mode in SAMPLES:
         dark_ink = (sum(ink) / 3 if isinstance(ink, tuple) else ink) < 128
         name = f"{label}_{'dark-on-light' if dark_ink else 'light-on-dark'}.png"
-        draw_digit(label, canvas, box, pen, ink, paper, mode, rng).save(OUT / name, optimize=True)
-        print(OUT / name)
+        draw_digit(label, canvas, box, pen, ink, paper, mode, rng).save(out / name, optimize=True)
+        written.append(out / name)
+    return written
 
 
 if __name__ == "__main__":
-    main()
+    for path in main():
+        print(path)
