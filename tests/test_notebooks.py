@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -133,6 +134,9 @@ def test_notebook_executes_in_quick_mode(name, nbclient, tmp_path, monkeypatch):
     text = _outputs_text(nb)
     for expected in EXPECTED[name]:
         assert expected in text, f"{name}: {expected!r} not in the output"
+    if name == "05_ising_phases":  # even the quick classifier lands near Onsager's Tc = 2.269
+        tc = float(re.search(r"extrapolated Tc\(L -> inf\) = ([0-9.]+)", text).group(1))
+        assert abs(tc - 2.269) < 0.3, tc
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))

@@ -35,7 +35,7 @@ QUICK = os.environ.get("CNNLAB_QUICK") == "1"  # the test suite sets it: same co
 MC = dict(L=16, sweeps=300, temperatures=np.linspace(1.5, 3.5, 9)) if QUICK else \
      dict(L=32, sweeps=2000, temperatures=np.linspace(1.5, 3.5, 21))
 TC_CONFIG = TcConfig(sizes=[8, 16], temperatures=np.round(np.arange(1.0, 3.51, 0.1), 2).tolist(), samples=64,
-                     epochs=3, bootstrap=50) if QUICK else TcConfig()   # default: L = 16, 32; 256 samples per T
+                     epochs=15, batch_size=32, bootstrap=50) if QUICK else TcConfig()  # default: L = 16, 32; 256 per T
 RG = dict(L=32, samples=32, steps=3) if QUICK else dict(L=128, samples=64, steps=5)
 print(f"Tc (exact) = {TC:.6f}", "(quick mode)" if QUICK else "")
 
