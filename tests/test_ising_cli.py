@@ -72,7 +72,7 @@ def test_dataset_then_train_loader(capsys, tmp_path, monkeypatch):
 def test_tc_tiny(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "cache"))
     code, out, err = run(capsys, "ising", "tc", "--L", "8,12", "--T", "1.0:3.5:0.25", "--samples", "64",
-                         "--epochs", "15", "--bootstrap", "20", "--no-cache", "--out", str(tmp_path / "tc"), "--json")
+                         "--epochs", "15", "--bootstrap", "20", "--ensemble", "1", "--no-cache", "--out", str(tmp_path / "tc"), "--json")
     assert code == 0, err
     result = last_json(out)
     assert {"tc_estimate", "tc_error", "tc_by_size"} <= set(result)

@@ -54,8 +54,12 @@ def test_bootstrap_spread_matches_the_sampling_error():
 
 def test_extrapolate_recovers_a_line_in_one_over_l():
     sizes = [8, 16, 32, 64]
-    tc, a = P.extrapolate(sizes, [2.27 + 0.5 / L for L in sizes])
+    tc, a, err = P.extrapolate(sizes, [2.27 + 0.5 / L for L in sizes], [0.01] * 4)
     assert tc == pytest.approx(2.27) and a == pytest.approx(0.5)
+    # Error propagation checked against a Monte Carlo of noisy points.
+    rng = np.random.default_rng(0)
+    fits = [P.extrapolate(sizes, [2.27 + 0.5 / L + 0.01 * rng.normal() for L in sizes])[0] for _ in range(4000)]
+    assert np.std(fits) == pytest.approx(err, rel=0.05)
 
 
 @pytest.fixture
@@ -78,7 +82,7 @@ def test_train_classifier_loss_decreases(one_thread):
 
 def test_run_tc_end_to_end_on_tiny_lattices():
     temps = np.round(np.arange(1.0, 3.51, 0.25), 4).tolist()
-    config = P.TcConfig(sizes=[8, 12], temperatures=temps, samples=64, epochs=20, bootstrap=30)
+    config = P.TcConfig(sizes=[8, 12], temperatures=temps, samples=64, epochs=20, bootstrap=30, ensemble=2)
     data = D.generate(config.sizes, temps, config.samples, seed=0, thermalization=200, autocorr_sweeps=10)
     result = P.run_tc(config, data=data).to_dict()
     assert set(result["tc_by_size"]) == {"8", "12"}
@@ -89,4 +93,5 @@ def test_run_tc_end_to_end_on_tiny_lattices():
         assert r["cnn"]["curve"][0] > 0.9 and r["cnn"]["curve"][-1] < 0.1
         assert 1.8 < r["cnn"]["tc"] < 2.8 and r["cnn"]["tc_error"] > 0
         assert 0.5 <= r["dense"]["accuracy_critical"] <= 1.0
+        assert len(r["cnn"]["tc_members"]) == 2 and r["cnn"]["tc_error"] >= r["cnn"]["tc_bootstrap_error"]
     assert np.isfinite(result["tc_error"])

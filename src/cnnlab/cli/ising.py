@@ -172,6 +172,7 @@ def tc(
     samples: int = typer.Option(256, "--samples", help="Configurations per (L, T); half train, half test."),
     epochs: int = typer.Option(8, "--epochs"),
     bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap resamples for the errors."),
+    ensemble: int = typer.Option(3, "--ensemble", help="Networks trained per size (seeds); their P(ordered) is averaged."),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(1, "--threads"),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse the generated configurations."),
@@ -185,8 +186,10 @@ def tc(
     _check_threads(threads)
     if len(sizes) < 2:
         raise ValueError(f"--L needs at least two sizes for the L -> infinity extrapolation, got {L!r}")
+    if ensemble < 1:
+        raise ValueError(f"--ensemble must be >= 1, got {ensemble}")
     config = phases.TcConfig(sizes=sizes, temperatures=temps, samples=samples, epochs=epochs,
-                             bootstrap=bootstrap, seed=seed, threads=threads)
+                             bootstrap=bootstrap, ensemble=ensemble, seed=seed, threads=threads)
     result = phases.run_tc(config, cache=cache, progress=True).to_dict()
     folder = _run_dir(out, "tc")
     plots.plot_tc(result, folder / "tc.png")

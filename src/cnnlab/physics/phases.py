@@ -4,6 +4,8 @@ A CNN with circular padding (the lattice is periodic) is trained on configuratio
 transition, ordered (T < 2.0, label 1) and disordered (T > 2.5, label 0). It then predicts
 P(ordered) on held-out configurations at every temperature; the curve crosses 1/2 at Tc(L). The
 finite-size estimates are extrapolated with ``Tc(L) = Tc + a L^(-1/nu)``, nu = 1 (2-D Ising).
+Errors: a bootstrap over the test configurations and, with ``ensemble > 1``, the spread of the
+crossings of independently trained networks (whose P(ordered) curves are averaged).
 
 The classifier respects the Z2 symmetry of the Hamiltonian (flipping every spin) by construction:
 :class:`Z2Symmetric` averages the logits of ``x`` and ``-x``, so ``P(x) == P(-x)`` exactly.
@@ -74,6 +76,7 @@ class TcConfig:
     batch_size: int = 64
     lr: float = 2e-3
     bootstrap: int = 200
+    ensemble: int = 3
     seed: int = 0
     thermalization: int | None = None
     threads: int = 1
@@ -150,11 +153,25 @@ def bootstrap_crossings(temperatures, probabilities: np.ndarray, n: int, rng) ->
     return np.array([crossing(temperatures, c) for c in curves])
 
 
-def extrapolate(sizes, tcs) -> tuple[float, float]:
-    """Least-squares fit ``Tc(L) = Tc + a / L``; returns (Tc, a). Needs two or more sizes."""
-    inv = 1.0 / np.asarray(sizes, dtype=float)
-    a, tc = np.polyfit(inv, np.asarray(tcs, dtype=float), 1)
-    return float(tc), float(a)
+def extrapolate(sizes, tcs, errors=None) -> tuple[float, float, float]:
+    """Least-squares fit ``Tc(L) = Tc + a / L``; returns (Tc, a, error of Tc).
+
+    The points are weighted equally: their errors cover the test sampling and the training seeds
+    of one run, not every systematic effect, so no size is allowed to dominate. The fit is linear
+    in the Tc(L), ``Tc = sum_i c_i Tc(L_i)``, so ``error^2 = sum_i c_i^2 error_i^2``.
+
+    Example:
+        >>> tc, a, err = extrapolate([16, 32], [2.30, 2.285], [0.004, 0.003])
+        >>> round(tc, 4), round(a, 3), round(err, 4)   # Tc = 2 Tc(32) - Tc(16)
+        (2.27, 0.48, 0.0072)
+    """
+    design = np.stack([np.ones(len(sizes)), 1.0 / np.asarray(sizes, dtype=float)], axis=1)  # (sizes, 2)
+    coefficients = np.linalg.pinv(design)  # rows: the weights c_i of Tc and of a
+    tc, a = coefficients @ np.asarray(tcs, dtype=float)
+    if errors is None:
+        return float(tc), float(a), float("nan")
+    err = np.sqrt(np.sum(coefficients[0] ** 2 * np.asarray(errors, dtype=float) ** 2))
+    return float(tc), float(a), float(err)
 
 
 def _split(temps: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -167,23 +184,31 @@ def _split(temps: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(train), np.concatenate(test)
 
 
-def _fit_and_score(spec: str, L: int, x, T, train, test, config: TcConfig, seed: int) -> dict:
+def _fit_and_score(spec: str, L: int, x, T, train, test, config: TcConfig) -> dict:
+    """Train ``config.ensemble`` networks (seeds seed, seed+1, ...), average their P(ordered)."""
     far = train[(T[train] < config.train_below) | (T[train] > config.train_above)]
     xs = torch.as_tensor(x, dtype=torch.float32).unsqueeze(1)  # (N, 1, L, L)
     labels = torch.as_tensor(T < config.train_below, dtype=torch.int64)
-    net = Z2Symmetric(build(spec, (1, L, L), 2, seed=seed))
-    losses = train_classifier(net, xs[far], labels[far], epochs=config.epochs, batch_size=config.batch_size,
-                              lr=config.lr, seed=seed)
     grid = np.unique(T)
-    p = predict_ordered(net, xs[test])
+    members, losses = [], []
+    for seed in range(config.seed, config.seed + config.ensemble):
+        net = Z2Symmetric(build(spec, (1, L, L), 2, seed=seed))
+        losses.append(train_classifier(net, xs[far], labels[far], epochs=config.epochs,
+                                       batch_size=config.batch_size, lr=config.lr, seed=seed))
+        members.append(predict_ordered(net, xs[test]))
+    p = np.mean(members, axis=0)
     probs = np.stack([p[T[test] == t] for t in grid])  # (temperatures, samples)
     curve = probs.mean(axis=1)
-    boot = bootstrap_crossings(grid, probs, config.bootstrap, np.random.default_rng(seed))
+    boot = bootstrap_crossings(grid, probs, config.bootstrap, np.random.default_rng(config.seed))
+    # Training randomness: the spread of the members' crossings, / sqrt(members) for the average.
+    member_tcs = [crossing(grid, [m[T[test] == t].mean() for t in grid]) for m in members]
+    seed_err = float(np.std(member_tcs, ddof=1) / np.sqrt(len(members))) if len(members) > 1 else 0.0
     critical = (T[test] >= config.train_below) & (T[test] <= config.train_above)
     correct = (p > 0.5) == (T[test] < TC)
     return {"spec": spec, "parameters": sum(q.numel() for q in net.parameters()), "losses": losses,
             "curve": curve.tolist(), "curve_error": (probs.std(axis=1) / np.sqrt(probs.shape[1])).tolist(),
-            "tc": crossing(grid, curve), "tc_error": float(np.nanstd(boot)), "bootstrap": boot,
+            "tc": crossing(grid, curve), "tc_error": float(np.hypot(np.nanstd(boot), seed_err)),
+            "tc_bootstrap_error": float(np.nanstd(boot)), "tc_members": member_tcs,
             "accuracy": float(correct.mean()), "accuracy_critical": float(correct[critical].mean())}
 
 
@@ -224,21 +249,18 @@ def _run_tc(config: TcConfig, data, cache: bool, progress: bool) -> TcResult:
             if cache:
                 ising_data.save(data, target)
         path = str(target) if cache else ""
-    per_size, boots = {}, []
+    per_size = {}
     rng = np.random.default_rng(config.seed)
     for L in config.sizes:
         T = data.temperatures[L]
         train, test = _split(T, rng)
-        cnn = _fit_and_score(config.model, L, data.spins[L], T, train, test, config, config.seed)
-        dense = _fit_and_score(config.dense_model, L, data.spins[L], T, train, test, config, config.seed)
-        boots.append(cnn.pop("bootstrap"))
-        dense.pop("bootstrap")
-        per_size[L] = {"temperatures": np.unique(T).tolist(), "cnn": cnn, "dense": dense}
+        per_size[L] = {"temperatures": np.unique(T).tolist(),
+                       "cnn": _fit_and_score(config.model, L, data.spins[L], T, train, test, config),
+                       "dense": _fit_and_score(config.dense_model, L, data.spins[L], T, train, test, config)}
     tcs = [per_size[L]["cnn"]["tc"] for L in config.sizes]
+    errs = [per_size[L]["cnn"]["tc_error"] for L in config.sizes]
     if len(config.sizes) >= 2:
-        tc, slope = extrapolate(config.sizes, tcs)
-        fits = [extrapolate(config.sizes, b)[0] for b in np.stack(boots, axis=1) if np.all(np.isfinite(b))]
-        err = float(np.std(fits)) if fits else float("nan")
+        tc, slope, err = extrapolate(config.sizes, tcs, errs)
     else:
-        tc, slope, err = tcs[0], float("nan"), per_size[config.sizes[0]]["cnn"]["tc_error"]
+        tc, slope, err = tcs[0], float("nan"), errs[0]
     return TcResult(config, tc, err, slope, per_size, path)
