@@ -12,8 +12,8 @@ For a spin with ``k`` anti-aligned neighbours (k = 0..4) the Metropolis acceptan
 ``U < p`` must be independent for each of the 64 chains (a shared random number would couple the
 chains), so U is drawn *bit-sliced*: the first ``DENSE_BITS`` binary digits of 64 uniform numbers
 are ``DENSE_BITS`` random words, compared with the threshold's digits most significant first. The
-few chains whose digits all tie (probability 2^-10) get ``TOTAL_BITS - DENSE_BITS`` more digits,
-compared all at once on the compacted words. p is thus used to 32 binary digits (error < 2.4e-10),
+few chains whose digits all tie (probability 2^-10) get more digits, ``TAIL_BITS`` at a time, on
+the compacted words that still have ties. p is thus used to 32 binary digits (error < 2.4e-10),
 and the chain samples the Boltzmann distribution exactly up to that rounding.
 
 Work is done in blocks of about ``BLOCK_WORDS`` words so that the temporaries stay in cache, and
@@ -42,6 +42,7 @@ __all__ = ["MultiSpinLattice", "WORD", "DENSE_BITS", "check_lattice_size"]
 WORD = 64
 DENSE_BITS = 10
 TOTAL_BITS = 32
+TAIL_BITS = 6  # digits per step of the tail stage
 BLOCK_WORDS = 8192  # words per array in one step: a few arrays of 64 KiB stay in cache
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -69,6 +70,8 @@ class _Thresholds:
         shifts = np.arange(TOTAL_BITS - 1, -1, -1, dtype=np.uint64)[:, None]
         self.digits1 = ((q1[None] >> shifts) & np.uint64(1)) * _ALL  # (TOTAL_BITS, B)
         self.digits0 = ((q0[None] >> shifts) & np.uint64(1)) * _ALL
+        self.codes = (self.digits1 & np.uint64(1)) + 2 * (self.digits0 & np.uint64(1))  # 0..3, see _tail_stage
+        self.codes = self.codes.astype(np.intp)
         self.uniform = bool(np.all(temperatures == temperatures[0]))
 
 
@@ -143,35 +146,41 @@ def _dense_stage(candidates, one, zero, thresholds: _Thresholds, rng):
     return below, tied
 
 
-def _tail_stage(tied, one, zero, thresholds: _Thresholds, rng) -> np.ndarray:
-    """Finish the comparison for the few words with ties: remaining digits, all planes at once.
+def _tail_stage(below, tied, one, zero, thresholds: _Thresholds, rng) -> None:
+    """Finish the comparison for the few chains with ties, ``TAIL_BITS`` digits at a time.
 
-    U < p iff at the first digit where they differ p has a 1; with ``same[i]`` the prefix-AND of
-    "digits equal" this is ``less[0] | OR_i (same[i-1] & less[i])``.
+    Only words with ties are processed (compacted with their indices); within a chunk of digits
+    ``U < p`` iff at the first digit where they differ p has a 1: with ``same[i]`` the prefix-AND
+    of "digits equal", ``less[0] | OR_i (same[i-1] & less[i])``. Updates ``below`` in place.
     """
-    flat = tied.reshape(-1)
-    words = np.flatnonzero(flat)
-    below = np.zeros(words.size, dtype=np.uint64)
-    if words.size:
-        which = words // (tied.shape[1] * tied.shape[2])  # batch word (temperature) of each word
-        if thresholds.uniform:  # no gather: one column of digits for all words
-            d1, d0 = thresholds.digits1[DENSE_BITS:, :1], thresholds.digits0[DENSE_BITS:, :1]
+    flat_below, flat_tied = below.reshape(-1), tied.reshape(-1)
+    words = np.flatnonzero(flat_tied != 0)  # a bool array is much faster to scan than uint64
+    still = flat_tied[words]
+    o, z = one.reshape(-1)[words], zero.reshape(-1)[words]
+    which = words // (tied.shape[1] * tied.shape[2])  # batch word (temperature) of each word
+    plane = DENSE_BITS
+    while words.size and plane < TOTAL_BITS:
+        digits = slice(plane, min(plane + TAIL_BITS, TOTAL_BITS))
+        # Threshold digit word for (plane, word): 0, one, zero or one|zero, picked by a code 0..3.
+        choices = np.stack([np.zeros_like(o), o, z, o | z])  # (4, n)
+        if thresholds.uniform:
+            t = choices[thresholds.codes[digits, 0]]  # (digits, n): whole rows
         else:
-            d1, d0 = thresholds.digits1[DENSE_BITS:, which], thresholds.digits0[DENSE_BITS:, which]
-        t = (one.reshape(-1)[words] & d1) | (zero.reshape(-1)[words] & d0)  # (digits, n)
+            t = np.take_along_axis(choices, thresholds.codes[digits, which], axis=0)  # (digits, n)
         r = rng.integers(0, _ALL, size=t.shape, dtype=np.uint64, endpoint=True)
         less, same = r & t, r ^ t
         np.bitwise_and.accumulate(same, axis=0, out=same)
-        below = less[0] | np.bitwise_or.reduce(same[:-1] & less[1:], axis=0)
-        below &= flat[words]
-    return words, below
+        flat_below[words] |= still & (less[0] | np.bitwise_or.reduce(same[:-1] & less[1:], axis=0))
+        still &= same[-1]
+        keep = np.flatnonzero(still != 0)
+        words, still, o, z, which = words[keep], still[keep], o[keep], z[keep], which[keep]
+        plane = digits.stop
 
 
 def _accept(one, zero, thresholds: _Thresholds, rng) -> np.ndarray:
     """Mask of chains with <= 1 anti-aligned neighbour whose uniform U is below p1 or p0."""
     below, tied = _dense_stage(one | zero, one, zero, thresholds, rng)
-    words, tail = _tail_stage(tied, one, zero, thresholds, rng)
-    below.reshape(-1)[words] |= tail
+    _tail_stage(below, tied, one, zero, thresholds, rng)
     return below
 
 
