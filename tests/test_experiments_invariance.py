@@ -47,11 +47,12 @@ def test_shift_each_moves_every_example_by_k_in_one_direction():
                for i, row in enumerate(shift_each(signals, 3, "circular")))
 
 
-def test_translation_robustness_on_digits():
+def test_translation_robustness_on_digits(tmp_path):
     data = load_dataset("digits")
     base = recipe(data, epochs=2)
     result = translation_robustness(data, {"logreg": "logreg"}, base, seeds=1, max_shift=3, augment_shift=1,
-                                    eval_examples=200)
+                                    eval_examples=200, out=tmp_path)
+    assert (tmp_path / "translation.png").stat().st_size > 1000
     assert result.shifts == [0, 1, 2, 3]
     assert {(c["augmented"], c["mode"]) for c in result.curves} == {(a, m) for a in (False, True) for m in ("zeros", "circular")}
     plain = result.curve("logreg", False, "zeros")

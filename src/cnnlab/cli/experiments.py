@@ -52,7 +52,7 @@ def compare(
     lr: float = typer.Option(None, help="Learning rate (default 1e-2; with --optimizers each one's usual rate)."),
     batch_size: int = typer.Option(None, "--batch-size", help="Examples per step (default 100)."),
     train_subset: int = typer.Option(None, "--train-subset", help="Use only the first N training examples."),
-    threads: int = typer.Option(None, help="CPU threads (default 1 on small datasets, all on MNIST-size)."),
+    threads: int = typer.Option(None, help="CPU threads (default 1, fastest for these small models on a busy CPU; 0 = all cores)."),
     translation: bool = typer.Option(False, "--translation", help="Also: accuracy on shifted test sets, with/without augmentation."),
     data_efficiency: bool = typer.Option(False, "--data-efficiency", help="Also: accuracy vs number of training examples."),
     equivariance: bool = typer.Option(False, "--equivariance", help="Also: exact invariance of the equivariant CNN vs max pooling."),
@@ -120,7 +120,7 @@ def transfer(
     lr: float = typer.Option(1e-3, help="Learning rate on the targets."),
     min_steps: int = typer.Option(150, "--min-steps", help="Optimizer steps at least, per target run."),
     eval_examples: int = typer.Option(2000, "--eval-examples", help="Target test examples."),
-    threads: int = typer.Option(None, help="CPU threads."),
+    threads: int = typer.Option(None, help="CPU threads (default 1; 0 = all cores)."),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/transfer-SOURCE-TIME)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ):

@@ -215,7 +215,14 @@ def compare(config: CompareConfig, data: Dataset | None = None, out: str | Path 
             curves = {r["label"]: r["curves"] for r in summary}
             result.plots.append(str(plots.learning_curves(curves, out / "learning_curves.png",
                                                           f"{data.name}: {spec}")))
-    sub = dict(out=out, on_run=bar.update)
+    done = [0]
+
+    def on_run() -> None:
+        done[0] += 1
+        bar.update()
+        log(f"  sub-experiment runs: {done[0]} of {total - len(runs)}")
+
+    sub = dict(out=out, on_run=on_run)
     if config.translation:
         result.translation = invariance.translation_robustness(
             data, specs, base, config.seeds, config.max_shift, config.augment_shift, config.eval_examples,

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -103,19 +104,18 @@ class TranslationResult:
 
     def markdown(self) -> str:
         k = self.shifts[-1]
-        rows = []
-        for c in self.curves:
-            rows.append([c["model"], "yes" if c["augmented"] else "no", c["mode"],
-                         report.pm(c["mean"][0], c["std"][0]), report.pm(c["mean"][-1], c["std"][-1])])
+        shown = [s for s in dict.fromkeys((0, 1, 2, 4, k)) if s in self.shifts]
+        rows = [[c["model"], "yes" if c["augmented"] else "no", c["mode"]]
+                + [report.pm(c["mean"][s], c["std"][s]) for s in shown] for c in self.curves]
         lines = [f"## Translation robustness ({self.dataset})", "",
                  f"Each of {self.eval_examples} test examples shifted by 0..{k} pixels (one random direction per "
                  f"example); augmentation = random shifts of up to {self.augment_shift} pixels during training; "
                  f"mean ± std over {self.seeds} seed(s).", "",
-                 report.markdown_table(["model", "augmented", "fill", "accuracy unshifted", f"accuracy at {k} px"], rows), ""]
+                 report.markdown_table(["model", "augmented", "fill"] + [f"{s} px" for s in shown], rows), ""]
         for c in self.curves:
             if c["mode"] == "zeros" and not c["augmented"]:
                 aug = self.curve(c["model"], True, "zeros")
-                lines.append(f"- {c['model']}: a {k}-pixel shift (zero fill) takes accuracy from "
+                lines.append(f"- {c['model']}: shifting the test images by {k} pixels (zero fill) takes accuracy from "
                              f"{report.pm(c['mean'][0], c['std'][0])} to {report.pm(c['mean'][-1], c['std'][-1])}; "
                              f"trained with augmentation it keeps {report.pm(aug['mean'][-1], aug['std'][-1])}.")
         return "\n".join(lines + ["", report.plot_links(self.plots, None)])
@@ -163,12 +163,19 @@ def translation_robustness(data: Dataset, specs: dict[str, str], base: TrainConf
                                "mean": [m for m, _ in stats], "std": [s for _, s in stats]})
     result = TranslationResult(data.name, shifts, augment_shift, len(y), seeds, curves)
     if out is not None:
-        panels = [{"title": f"{data.name}: {mode} fill", "series": [
-            {"label": c["model"] + (f" + aug ±{augment_shift}" if c["augmented"] else ""), "x": shifts,
-             "mean": c["mean"], "std": c["std"], "style": "-o" if c["augmented"] else "--s"}
-            for c in curves if c["mode"] == mode]} for mode in MODES]
-        result.plots.append(str(plots.curve_panels(panels, out / "translation.png", "shift (pixels)")))
+        result.plots.append(str(plot_translation(result, out / "translation.png")))
     return result
+
+
+def plot_translation(result: TranslationResult, path) -> Path:
+    """Accuracy vs shift, one panel per fill; one colour per model, dashed without augmentation."""
+    models = list(dict.fromkeys(c["model"] for c in result.curves))
+    panels = [{"title": f"{result.dataset}: {mode} fill", "series": [
+        {"label": c["model"] + (f" + augmentation ±{result.augment_shift} px" if c["augmented"] else ""),
+         "x": result.shifts, "mean": c["mean"], "std": c["std"], "style": "-o" if c["augmented"] else "--s",
+         "color": f"C{models.index(c['model']) % 10}"}
+        for c in result.curves if c["mode"] == mode]} for mode in MODES]
+    return plots.curve_panels(panels, path, "shift (pixels)")
 
 
 @torch.inference_mode()

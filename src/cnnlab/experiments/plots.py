@@ -46,7 +46,7 @@ def curve_panels(panels: Sequence[dict], path: str | Path, xlabel: str, ylabel: 
     """Side-by-side panels of curves with mean ± std bands.
 
     Args:
-        panels: ``{"title": str, "series": [{"label", "x", "mean", "std", "style"?}, ...]}`` each.
+        panels: ``{"title": str, "series": [{"label", "x", "mean", "std", "style"?, "color"?}, ...]}`` each.
         path: the PNG to write.
         xlabel, ylabel: axis labels (shared by all panels).
         logx: logarithmic x axis (data efficiency, transfer).
@@ -60,7 +60,8 @@ def curve_panels(panels: Sequence[dict], path: str | Path, xlabel: str, ylabel: 
         for series in panel["series"]:
             x = np.asarray(series["x"], dtype=float)
             mean, std = scale * np.asarray(series["mean"]), scale * np.asarray(series["std"])
-            line, = ax.plot(x, mean, series.get("style", "-o"), markersize=3.5, label=series["label"])
+            line, = ax.plot(x, mean, series.get("style", "-o"), markersize=3.5, label=series["label"],
+                            color=series.get("color"))
             ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.18, linewidth=0)
         if logx:
             ax.set_xscale("log")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 from datetime import datetime
 from pathlib import Path
@@ -82,6 +83,7 @@ def save(result, out: str | Path) -> Path:
 def write_text(path: str | Path, text: str) -> None:
     """UTF-8 text (the reports contain ±), written atomically."""
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    os.chmod(path, 0o644)  # a report is for reading; the atomic temporary file was created private
 
 
 def plot_links(plots: Sequence[str], out: str | Path | None) -> str:
