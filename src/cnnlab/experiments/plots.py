@@ -64,7 +64,10 @@ def curve_panels(panels: Sequence[dict], path: str | Path, xlabel: str, ylabel: 
                             color=series.get("color"))
             ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.18, linewidth=0)
         if logx:
+            ticks = sorted({float(v) for series in panel["series"] for v in series["x"]})
             ax.set_xscale("log")
+            ax.set_xticks(ticks, [f"{t:,.0f}" for t in ticks])
+            ax.minorticks_off()
         else:
             from matplotlib.ticker import MaxNLocator
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))

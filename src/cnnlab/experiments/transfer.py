@@ -249,9 +249,10 @@ def _target_datasets(config: TransferConfig, source: Dataset) -> tuple[dict[str,
             continue
         try:
             data = load_dataset(name.strip(), data_dir=folder or None, download=False)
-            targets[f"{data.name} (all classes)"] = resize_images(data, source.input_shape)
-        except FileNotFoundError as err:  # includes DownloadError: files not present, offline by design
-            skipped[name] = f"files not present ({str(err).splitlines()[0][:120]}...)"
+            resized = resize_images(data, source.input_shape)
+            targets[f"{resized.name} (all classes)"] = resized
+        except FileNotFoundError:  # includes DownloadError: never downloads, the files must be there already
+            skipped[name] = f"its files are not in {folder}" if folder else f"its files are not in the cache; give {name}=DIR"
         except ValueError as err:
             skipped[name] = str(err)
     return targets, skipped
