@@ -61,6 +61,8 @@ def stencils(dims: int, size: int) -> dict[str, np.ndarray]:
                 "forward difference x": row(d1), "forward difference y": row(d1).T,
                 "central difference x": row(c1), "central difference y": row(c1).T,
                 "sobel x (d/dx)": np.outer(binom, c1), "sobel y (d/dy)": np.outer(c1, binom),
+                "sobel diagonal (d/dx + d/dy)": np.array([[-2.0, -1, 0], [-1, 0, 1], [0, 1, 2]]),
+                "sobel antidiagonal (d/dx - d/dy)": np.array([[0.0, 1, 2], [-1, 0, 1], [-2, -1, 0]]),
                 "second difference x": row(s1), "second difference y": row(s1).T,
                 "laplacian 5-point": row(s1) + row(s1).T,
                 "laplacian 9-point": np.ones((3, 3)) - 9 * np.outer(delta, delta),
@@ -135,6 +137,17 @@ def first_filters(net: torch.nn.Module) -> tuple[int, np.ndarray]:
     raise ValueError("the network has no conv or linear layer whose filters could be shown")
 
 
+def _orientation(freq: list[float]) -> float | None:
+    """Direction (degrees in [0, 180), 0 = along x) of the intensity change a 2-D filter responds to.
+
+    The spectrum's peak (f_y, f_x) is the wave vector of the pattern that excites the filter most; a
+    vertical edge (a change along x) has f_y = 0, hence 0 degrees. None for 1-D or low-pass filters.
+    """
+    if len(freq) != 2 or not any(freq):
+        return None
+    return round(float(np.degrees(np.arctan2(-freq[0], freq[1])) % 180.0), 1)
+
+
 @dataclass
 class FiltersResult:
     """Per filter: nearest stencil, similarity, peak spatial frequency."""
@@ -165,8 +178,11 @@ class FiltersResult:
                  f"{matched} of {n} are within |cos| >= {GOOD_MATCH} of a finite-difference stencil:", ""]
         lines += [f"- {name}: {count}" for name, count in sorted(self.counts.items(), key=lambda kv: -kv[1])]
         low = sum(1 for r in self.rows if not any(r["peak_frequency"]))
+        angles = sorted(r["orientation"] for r in self.rows if r.get("orientation") is not None)
         lines += ["", f"{low} of {n} spectra peak at zero frequency (smoothing, low-pass); the others peak at a "
-                  "nonzero frequency (edge and texture detectors, band- or high-pass).", "",
+                  "nonzero frequency (edge and texture detectors, band- or high-pass)"
+                  + (f", responding to intensity changes along directions {', '.join(f'{a:.0f}°' for a in angles)} "
+                     "(0° = along x)." if angles else "."), "",
                   report.markdown_table(["filter", "nearest stencil", "|cos|", "peak frequency (y, x) cycles/px"],
                                         [[r["filter"], ("−" if r["sign"] < 0 else "+") + r["stencil"],
                                           f"{r['similarity']:.2f}", r["peak_frequency"]] for r in self.rows]),
@@ -195,7 +211,8 @@ def inspect_filters(run_dir: str | Path, out: str | Path | None = None, spectrum
         s = spectrum(w, spectrum_size)
         peak = np.unravel_index(s.argmax(), s.shape)
         freq = [round(float(p - n // 2) / n, 4) for p, n in zip(peak, s.shape)]
-        rows.append(dict(match, filter=i, peak_frequency=freq, norm=float(np.linalg.norm(w))))
+        rows.append(dict(match, filter=i, peak_frequency=freq, orientation=_orientation(freq),
+                         norm=float(np.linalg.norm(w))))
     counts = Counter(r["stencil"] if r["similarity"] >= GOOD_MATCH else "no close stencil" for r in rows)
     result = FiltersResult(str(run_dir), layer, list(weights.shape[1:]), rows, dict(counts))
     if out is not None:

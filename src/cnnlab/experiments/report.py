@@ -58,17 +58,20 @@ def run_dir(base: str | Path, name: str) -> Path:
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A GitHub-flavoured Markdown table.
+    r"""A GitHub-flavoured Markdown table (a ``|`` inside a cell is escaped).
 
     Example:
         >>> print(markdown_table(["model", "accuracy"], [["cnn", "94.0 ± 0.5 %"]]))
         | model | accuracy |
         |---|---|
         | cnn | 94.0 ± 0.5 % |
+        >>> print(markdown_table(["|cos|"], [[0.5]]).splitlines()[0])
+        | \|cos\| |
     """
-    lines = ["| " + " | ".join(map(str, headers)) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
-    return "\n".join(lines)
+    def cells(values) -> str:
+        return "| " + " | ".join(str(v).replace("|", "\\|") for v in values) + " |"  # a bare | would split the cell
+
+    return "\n".join([cells(headers), "|" + "---|" * len(headers)] + [cells(row) for row in rows])
 
 
 def save(result, out: str | Path) -> Path:
