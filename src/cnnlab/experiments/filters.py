@@ -163,7 +163,7 @@ class FiltersResult:
         return dict(vars(self))
 
     def lines(self) -> list[str]:
-        out = [f"{'#':>3} {'nearest stencil':<36} {'|cos|':>6} {'peak frequency y, x (cycles/px)':>32}"]
+        out = [f"{'#':>3} {'nearest stencil':<36} {'|cos|':>6} {'peak frequency (y, x) cycles/px':>32}"]
         for r in self.rows:
             sign = "-" if r["sign"] < 0 else "+"
             out.append(f"{r['filter']:>3} {sign + r['stencil']:<36} {r['similarity']:>6.2f} "
