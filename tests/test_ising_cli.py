@@ -39,6 +39,7 @@ def test_simulate_wolff_several_temperatures(capsys, tmp_path):
                        "--algorithm", "wolff", "--chains", "2", "--out", str(tmp_path / "w"), "--json")
     result = last_json(out)
     assert code == 0 and [r["T"] for r in result["results"]] == [2.2, 2.4]
+    assert result["T"] == [2.2, 2.4] and len(result["energy_per_spin_error"]) == 2
 
 
 @pytest.mark.parametrize("args, message", [

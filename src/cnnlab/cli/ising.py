@@ -117,8 +117,8 @@ def simulate(
     folder = _run_dir(out, "simulate")
     plots.plot_observables(rows, folder / "observables.png")
     result = {"config": sim.to_dict()["config"], "tc_exact": exact.TC, "results": rows, "run_dir": str(folder)}
-    if len(rows) == 1:
-        result.update(rows[0])
+    # Top level: the values for one temperature, or a list per key (one entry per temperature).
+    result.update(rows[0] if len(rows) == 1 else {key: [r[key] for r in rows] for key in rows[0]})
     log = _emit(as_json)
     log(f"{algorithm}, L={L}, {sim.config.chains} chains x {sweeps} sweeps per T -> {folder}")
     log(f"{'T':>6} {'energy/spin':>20} {'Onsager':>8} {'|m|':>18} {'Yang':>7} {'chi':>8} {'C':>7} {'U4':>6} {'tau_|m|':>8}")
@@ -172,7 +172,7 @@ def tc(
     samples: int = typer.Option(256, "--samples", help="Configurations per (L, T); half train, half test."),
     epochs: int = typer.Option(8, "--epochs"),
     bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap resamples for the errors."),
-    ensemble: int = typer.Option(3, "--ensemble", help="Networks trained per size (seeds); their P(ordered) is averaged."),
+    ensemble: int = typer.Option(3, "--ensemble", help="Networks averaged at the largest L (smaller L get proportionally more)."),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(1, "--threads"),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse the generated configurations."),

@@ -4,8 +4,8 @@ A CNN with circular padding (the lattice is periodic) is trained on configuratio
 transition, ordered (T < 2.0, label 1) and disordered (T > 2.5, label 0). It then predicts
 P(ordered) on held-out configurations at every temperature; the curve crosses 1/2 at Tc(L). The
 finite-size estimates are extrapolated with ``Tc(L) = Tc + a L^(-1/nu)``, nu = 1 (2-D Ising).
-Errors: a bootstrap over the test configurations and, with ``ensemble > 1``, the spread of the
-crossings of independently trained networks (whose P(ordered) curves are averaged).
+Errors: a bootstrap over the test configurations and the spread of the crossings of independently
+trained networks (an ensemble per size, whose P(ordered) curves are averaged).
 
 The classifier respects the Z2 symmetry of the Hamiltonian (flipping every spin) by construction:
 :class:`Z2Symmetric` averages the logits of ``x`` and ``-x``, so ``P(x) == P(-x)`` exactly.
@@ -38,7 +38,7 @@ from cnnlab.physics import dataset as ising_data
 from cnnlab.physics.exact import TC
 
 __all__ = ["Z2Symmetric", "TcConfig", "TcResult", "train_classifier", "predict_ordered", "crossing",
-           "bootstrap_crossings", "extrapolate", "run_tc", "CNN_SPEC", "DENSE_SPEC"]
+           "bootstrap_crossings", "extrapolate", "ensemble_size", "run_tc", "CNN_SPEC", "DENSE_SPEC"]
 
 CNN_SPEC = ("conv(8,3,p=1,mode=circular)-relu-maxpool(2)-conv(8,3,p=1,mode=circular)-relu"
             "-gap-linear(16)-relu-linear")
@@ -184,14 +184,27 @@ def _split(temps: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(train), np.concatenate(test)
 
 
+def ensemble_size(config: TcConfig, L: int) -> int:
+    """Networks trained at size L: ``ensemble`` at the largest L, proportionally more below.
+
+    Small lattices are cheap (cost ~ L^2) and their crossings scatter most, while the 1/L fit
+    weighs them fully, so they get ``ensemble * Lmax / L`` members.
+
+    Example:
+        >>> ensemble_size(TcConfig(sizes=[16, 32], ensemble=3), 16)
+        6
+    """
+    return config.ensemble * max(1, round(max(config.sizes) / L))
+
+
 def _fit_and_score(spec: str, L: int, x, T, train, test, config: TcConfig) -> dict:
-    """Train ``config.ensemble`` networks (seeds seed, seed+1, ...), average their P(ordered)."""
+    """Train :func:`ensemble_size` networks (seeds seed, seed+1, ...), average their P(ordered)."""
     far = train[(T[train] < config.train_below) | (T[train] > config.train_above)]
     xs = torch.as_tensor(x, dtype=torch.float32).unsqueeze(1)  # (N, 1, L, L)
     labels = torch.as_tensor(T < config.train_below, dtype=torch.int64)
     grid = np.unique(T)
     members, losses = [], []
-    for seed in range(config.seed, config.seed + config.ensemble):
+    for seed in range(config.seed, config.seed + ensemble_size(config, L)):
         net = Z2Symmetric(build(spec, (1, L, L), 2, seed=seed))
         losses.append(train_classifier(net, xs[far], labels[far], epochs=config.epochs,
                                        batch_size=config.batch_size, lr=config.lr, seed=seed))
