@@ -32,8 +32,10 @@ PYTORCH_EXAMPLE = TrainConfig(
 def timed(cfg: TrainConfig, data) -> dict:
     started = time.perf_counter()
     history = fit(cfg, dataset=data, progress=False)
-    return {"accuracy": history.final["test_accuracy"], "seconds": time.perf_counter() - started,
-            "train_seconds": history.final["train_seconds"]}
+    run = {"accuracy": history.final["test_accuracy"], "seconds": time.perf_counter() - started,
+           "train_seconds": history.final["train_seconds"], "seed": cfg.seed}
+    print(f"  {cfg.model} seed {cfg.seed}: {run['accuracy'] * 100:.2f} % in {run['seconds']:.1f} s", file=sys.stderr, flush=True)
+    return run
 
 
 def summarize(name: str, target: float | None, runs: list[dict]) -> dict:
@@ -58,6 +60,10 @@ def main() -> None:
     data = load_dataset("mnist", data_dir=args.data_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     card = torch.cuda.get_device_name() if device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    # Warm-up, not timed: the first run in a process pays for thread-pool start-up and oneDNN/cuDNN
+    # kernel selection (seen: 80 s for the first seed vs 6 s for the next on a busy CPU).
+    print("warm-up (not timed)", file=sys.stderr)
+    timed(RECIPES["fast"].replace(train_subset=2048), data)
     results = []
     if "fast" not in args.skip:
         runs = [timed(RECIPES["fast"].replace(seed=s), data) for s in range(args.seeds)]
