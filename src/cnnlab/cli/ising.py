@@ -170,6 +170,7 @@ def tc(
     L: str = typer.Option("16,32", "--L", help="Lattice sides, e.g. 16,32,64."),
     T: str = typer.Option("1.0:3.5:0.05", "--T", help="Temperature grid."),
     samples: int = typer.Option(256, "--samples", help="Configurations per (L, T); half train, half test."),
+    model: str = typer.Option(None, "--model", help="CNN spec (default: the GAP CNN with circular padding)."),
     epochs: int = typer.Option(8, "--epochs"),
     bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap resamples for the errors."),
     ensemble: int = typer.Option(3, "--ensemble", help="Networks averaged at the largest L (smaller L get proportionally more)."),
@@ -189,7 +190,8 @@ def tc(
     if ensemble < 1:
         raise ValueError(f"--ensemble must be >= 1, got {ensemble}")
     config = phases.TcConfig(sizes=sizes, temperatures=temps, samples=samples, epochs=epochs,
-                             bootstrap=bootstrap, ensemble=ensemble, seed=seed, threads=threads)
+                             bootstrap=bootstrap, ensemble=ensemble, seed=seed, threads=threads,
+                             model=model or phases.CNN_SPEC)
     result = phases.run_tc(config, cache=cache, progress=True).to_dict()
     folder = _run_dir(out, "tc")
     plots.plot_tc(result, folder / "tc.png")
