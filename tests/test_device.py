@@ -5,18 +5,12 @@ import torch
 from safetensors.torch import load_file
 
 from cnnlab import engine
-from cnnlab.data import load_dataset
 from cnnlab.train import Callback, TrainConfig, fit
 from cnnlab.train.checkpoint import read_checkpoint
 from cnnlab.train.device import amp_dtype, pick_device
 from cnnlab.train.distributed import Context, local_device, sync_batchnorm
 
 SMALL_CNN = "conv(8,3,p=1)-bn-relu-maxpool(2)-flatten-linear"
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
 
 
 class Interrupt(Exception):

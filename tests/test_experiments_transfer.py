@@ -3,15 +3,9 @@
 import pytest
 import torch
 
-from cnnlab.data import load_dataset
 from cnnlab.experiments.runner import recipe, train
 from cnnlab.experiments.transfer import (TransferConfig, class_subset, feature_layers, fine_tune, per_class,
                                          resize_images, start_from, transfer)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
 
 
 def test_class_subset_relabels_and_keeps_every_example(digits):

@@ -23,11 +23,6 @@ SPEC = "conv(6,3,p=1)-bn-relu-maxpool(2)-conv(8,3)-relu-flatten-dropout(0.3)-lin
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
-
-
-@pytest.fixture(scope="module")
 def run(digits, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     fit(TrainConfig(model=SPEC, dataset="digits", epochs=1, threads=1), dataset=digits, out=out)

@@ -7,17 +7,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from cnnlab.data import load_dataset
 from cnnlab.train import Callback, CheckpointError, NonFiniteLossError, TrainConfig, fit, load
 from cnnlab.train.checkpoint import load_checkpoint, save_checkpoint
 from cnnlab import engine
 
 SMALL_CNN = "conv(8,3,p=1)-bn-relu-maxpool(2)-flatten-dropout(0.2)-linear"
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
 
 
 class Interrupt(Exception):
