@@ -84,7 +84,7 @@ def _fmt(value) -> str:
 
 def _spatial(layer: str, in_shape: Shape) -> tuple[int, tuple[int, ...]]:
     if len(in_shape) not in (2, 3):
-        raise SpecError(f"{layer} needs a (C, W) or (C, H, W) input, got shape {_shape_text(in_shape)}")
+        raise SpecError(f"{layer} needs a (C, W) or (C, H, W) input, got shape {shape_text(in_shape)}")
     return in_shape[0], in_shape[1:]
 
 
@@ -117,7 +117,7 @@ class Conv(Layer):
     def out_shape(self, in_shape: Shape) -> Shape:
         _, spatial = _spatial("conv", in_shape)
         if self.padding_mode == "reflect" and any(self.padding >= n for n in spatial):
-            raise SpecError(f"reflect padding must be smaller than the input: padding={self.padding}, input {_shape_text(in_shape)}")
+            raise SpecError(f"reflect padding must be smaller than the input: padding={self.padding}, input {shape_text(in_shape)}")
         return (self.out_channels,) + tuple(
             conv_output_size(n, self.kernel_size, self.stride, self.padding) for n in spatial)
 
@@ -214,7 +214,7 @@ class Linear(Layer):
 
     def out_shape(self, in_shape: Shape) -> Shape:
         if len(in_shape) != 1:
-            raise SpecError(f"linear needs a flat input, got shape {_shape_text(in_shape)}; insert 'flatten' before it")
+            raise SpecError(f"linear needs a flat input, got shape {shape_text(in_shape)}; insert 'flatten' before it")
         if self.out_features is None:
             raise SpecError("linear: out_features not set; give linear(N) or a number of classes")
         return (self.out_features,)
@@ -257,7 +257,7 @@ class Softmax(Layer):
 
     def out_shape(self, in_shape: Shape) -> Shape:
         if len(in_shape) != 1:
-            raise SpecError(f"softmax needs a flat input, got shape {_shape_text(in_shape)}")
+            raise SpecError(f"softmax needs a flat input, got shape {shape_text(in_shape)}")
         return in_shape
 
 
@@ -438,7 +438,7 @@ def analyze(layers: Sequence[Layer] | str, in_shape: Sequence[int], num_classes:
         layers = with_classes(layers, num_classes)
     shape = tuple(in_shape)
     if not shape or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape):
-        raise SpecError(f"input shape must be positive integers like 1x28x28, got {_shape_text(shape)}")
+        raise SpecError(f"input shape must be positive integers like 1x28x28, got {shape_text(shape)}")
     rf: ReceptiveField | None = ReceptiveField.input(len(shape) - 1) if len(shape) > 1 else None
     rows = []
     for i, layer in enumerate(layers):
@@ -446,7 +446,7 @@ def analyze(layers: Sequence[Layer] | str, in_shape: Sequence[int], num_classes:
             out = layer.out_shape(shape)
             params = layer.num_params(shape)
         except (SpecError, ValueError) as err:
-            raise SpecError(f"layer {i} '{layer.to_text()}' on input {_shape_text(shape)}: {err}") from None
+            raise SpecError(f"layer {i} '{layer.to_text()}' on input {shape_text(shape)}: {err}") from None
         lc = dense = None
         if isinstance(layer, Conv):
             counts = layer.param_counts(shape)
@@ -458,7 +458,13 @@ def analyze(layers: Sequence[Layer] | str, in_shape: Sequence[int], num_classes:
     return rows
 
 
-def _shape_text(shape: Sequence[int]) -> str:
+def shape_text(shape: Sequence[int]) -> str:
+    """``(1, 28, 28)`` -> ``"1x28x28"`` (the inverse of :func:`parse_shape`).
+
+    Example:
+        >>> shape_text((16, 14, 14))
+        '16x14x14'
+    """
     return "x".join(str(s) for s in shape) if shape else "()"
 
 

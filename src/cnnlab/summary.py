@@ -49,7 +49,7 @@ class Summary:
                  for r in self.rows]
         widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(headers)]
         line = "  ".join("{:<%d}" % w if i < 2 else "{:>%d}" % w for i, w in enumerate(widths))
-        out = [f"input {_shape(self.input_shape)}   spec {self.spec}", line.format(*headers),
+        out = [f"input {S.shape_text(self.input_shape)}   spec {self.spec}", line.format(*headers),
                "  ".join("-" * w for w in widths)]
         out += [line.format(*row) for row in table]
         out += [
@@ -63,10 +63,6 @@ class Summary:
 
 def _blank(value, fmt: str = "") -> str:
     return "" if value is None else format(value, fmt)
-
-
-def _shape(shape) -> str:
-    return "x".join(map(str, shape))
 
 
 def summarize(model: S.Spec, input_shape, num_classes: int | None = None) -> Summary:
@@ -85,9 +81,9 @@ def summarize(model: S.Spec, input_shape, num_classes: int | None = None) -> Sum
         rf = info.receptive_field
         rows.append({
             "index": info.index, "layer": layer.to_text(), "F": f, "S": s, "P": p,
-            "input": _shape(info.in_shape), "output": _shape(info.out_shape), "output_shape": list(info.out_shape),
+            "input": S.shape_text(info.in_shape), "output": S.shape_text(info.out_shape), "output_shape": list(info.out_shape),
             "params": info.params, "locally_connected": info.locally_connected, "dense": info.dense,
-            "receptive_field": _shape(rf.size) if rf is not None else "whole input",
+            "receptive_field": S.shape_text(rf.size) if rf is not None else "whole input",
             "jump": list(rf.jump) if rf is not None else None,
         })
         total_lc += info.locally_connected if info.locally_connected is not None else info.params

@@ -54,7 +54,7 @@ def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON o
         typer.echo(json.dumps(rows))
         return
     for row in rows:
-        shape = "x".join(map(str, row["input_shape"]))
+        shape = S.shape_text(row["input_shape"])
         typer.echo(f"{row['name']:<12} {row['params']:>9,} params  input {shape:<8} {row['description']}\n"
                    f"{'':<12} {row['spec']}")
 

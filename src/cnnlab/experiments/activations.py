@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from cnnlab.experiments import plots, report
+from cnnlab.spec import shape_text
 from cnnlab.train.loop import normalize
 
 MAX_CHANNELS = 16  # feature maps shown per layer
@@ -171,7 +172,7 @@ def inspect_activations(run_dir: str | Path, image, out: str | Path | None = Non
         outputs = [o[0] for o in net.features(x.unsqueeze(0))]
     prob = model.predict_proba(raw.unsqueeze(0))[0]
     top = int(prob.argmax())
-    layers = [{"index": i, "layer": info.name, "output": "x".join(map(str, info.out_shape)),
+    layers = [{"index": i, "layer": info.name, "output": shape_text(info.out_shape),
                "mean": float(o.mean()), "max": float(o.max()), "active": float((o > 0).float().mean())}
               for i, (info, o) in enumerate(zip(net.infos, outputs))]
     layer, position = parse_unit(unit)

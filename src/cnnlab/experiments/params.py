@@ -34,8 +34,8 @@ def _row(name: str, in_shape: Sequence[int], out_channels: int, kernel_size: int
          padding: int = 0, bias: bool = True, index: int | None = None) -> dict:
     c = conv_param_counts(tuple(in_shape), out_channels, kernel_size, stride, padding, bias)
     out_spatial = [conv_output_size(n, kernel_size, stride, padding) for n in in_shape[1:]]
-    return {"index": index, "layer": name, "input": "x".join(map(str, in_shape)),
-            "output": "x".join(map(str, [out_channels, *out_spatial])), "positions": c.positions,
+    return {"index": index, "layer": name, "input": S.shape_text(in_shape),
+            "output": S.shape_text([out_channels, *out_spatial]), "positions": c.positions,
             "conv": c.conv, "locally_connected": c.locally_connected, "dense": c.dense,
             "tied_reduction": c.tied_reduction, "dense_reduction": c.dense_reduction}
 
