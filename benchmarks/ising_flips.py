@@ -46,8 +46,13 @@ def timed(step, sweeps: int, repeats: int) -> tuple[float, float]:
 
 
 def row(name: str, flips: int, wall: float, cpu: float, **extra) -> dict:
-    return {"name": name, "flips_per_ns": flips / wall / 1e9, "flips_per_cpu_ns": flips / cpu / 1e9 if cpu > 0 else None,
-            "seconds": wall, **extra}
+    return {
+        "name": name,
+        "flips_per_ns": flips / wall / 1e9,
+        "flips_per_cpu_ns": flips / cpu / 1e9 if cpu > 0 else None,
+        "seconds": wall,
+        **extra,
+    }
 
 
 def main() -> None:
@@ -68,7 +73,9 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(chains, L, L))
-    wall, cpu = timed(lambda n: [checkerboard_sweep(spins, args.T, rng) for _ in range(n)], args.baseline_sweeps, args.repeats)
+    wall, cpu = timed(
+        lambda n: [checkerboard_sweep(spins, args.T, rng) for _ in range(n)], args.baseline_sweeps, args.repeats
+    )
     rows.append(row("numpy-int8", flips * args.baseline_sweeps, wall, cpu, threads=1))
 
     for threads in sorted({1, args.threads}):
@@ -77,6 +84,7 @@ def main() -> None:
         rows.append(row("msc-numpy", flips * args.sweeps, wall, cpu, threads=threads))
 
     import torch
+
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     tspins = torch.as_tensor(spins, device=device)
@@ -94,8 +102,15 @@ def main() -> None:
     baseline = rows[0]["flips_per_ns"]
     for r in rows:
         r["speedup"] = r["flips_per_ns"] / baseline
-    result = {"L": L, "chains": chains, "T": args.T, "sweeps": args.sweeps, "cpu_count": os.cpu_count(),
-              "platform": platform.platform(), "rows": rows}
+    result = {
+        "L": L,
+        "chains": chains,
+        "T": args.T,
+        "sweeps": args.sweeps,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "rows": rows,
+    }
     if args.json:
         print(json.dumps(result))
         return
@@ -103,8 +118,10 @@ def main() -> None:
     print(f"{'implementation':<14}{'threads':>8}{'flips/ns':>10}{'per CPU-ns':>12}{'speedup':>9}")
     for r in rows:
         per_cpu = f"{r['flips_per_cpu_ns']:.3f}" if r["flips_per_cpu_ns"] else "-"
-        print(f"{r['name']:<14}{r['threads']:>8}{r['flips_per_ns']:>10.3f}{per_cpu:>12}{r['speedup']:>8.1f}x"
-              + (f"  ({r['device']})" if "device" in r else ""))
+        print(
+            f"{r['name']:<14}{r['threads']:>8}{r['flips_per_ns']:>10.3f}{per_cpu:>12}{r['speedup']:>8.1f}x"
+            + (f"  ({r['device']})" if "device" in r else "")
+        )
 
 
 if __name__ == "__main__":

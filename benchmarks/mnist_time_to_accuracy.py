@@ -26,24 +26,45 @@ from cnnlab.train.recipes import RECIPES
 
 PYTORCH_EXAMPLE = TrainConfig(
     model="conv(32,3)-relu-conv(64,3)-relu-maxpool(2)-dropout(0.25)-flatten-linear(128)-relu-dropout(0.5)-linear",
-    dataset="mnist", epochs=1, batch_size=64, optimizer="adadelta", lr=1.0, schedule="step", gamma=0.7)
+    dataset="mnist",
+    epochs=1,
+    batch_size=64,
+    optimizer="adadelta",
+    lr=1.0,
+    schedule="step",
+    gamma=0.7,
+)
 
 
 def timed(cfg: TrainConfig, data) -> dict:
     started = time.perf_counter()
     history = fit(cfg, dataset=data, progress=False)
-    run = {"accuracy": history.final["test_accuracy"], "seconds": time.perf_counter() - started,
-           "train_seconds": history.final["train_seconds"], "seed": cfg.seed}
-    print(f"  {cfg.model} seed {cfg.seed}: {run['accuracy'] * 100:.2f} % in {run['seconds']:.1f} s", file=sys.stderr, flush=True)
+    run = {
+        "accuracy": history.final["test_accuracy"],
+        "seconds": time.perf_counter() - started,
+        "train_seconds": history.final["train_seconds"],
+        "seed": cfg.seed,
+    }
+    print(
+        f"  {cfg.model} seed {cfg.seed}: {run['accuracy'] * 100:.2f} % in {run['seconds']:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     return run
 
 
 def summarize(name: str, target: float | None, runs: list[dict]) -> dict:
     accs = [r["accuracy"] for r in runs]
     secs = [r["seconds"] for r in runs]
-    return {"name": name, "target": target, "runs": runs, "median_seconds": statistics.median(secs),
-            "accuracy_mean": statistics.mean(accs), "accuracy_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-            "reached": None if target is None else sum(a >= target for a in accs)}
+    return {
+        "name": name,
+        "target": target,
+        "runs": runs,
+        "median_seconds": statistics.median(secs),
+        "accuracy_mean": statistics.mean(accs),
+        "accuracy_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+        "reached": None if target is None else sum(a >= target for a in accs),
+    }
 
 
 def main() -> None:
@@ -80,10 +101,16 @@ def main() -> None:
     print(f"{'recipe':<34} {'median s':>9} {'test accuracy (mean ± std)':>28} {'reached':>8}", file=sys.stderr)
     for r in results:
         reached = "" if r["reached"] is None else f"{r['reached']}/{len(r['runs'])}"
-        print(f"{r['name']:<34} {r['median_seconds']:>9.1f} {r['accuracy_mean']*100:>20.2f} ± {r['accuracy_std']*100:.2f} %"
-              f" {reached:>8}", file=sys.stderr)
+        print(
+            f"{r['name']:<34} {r['median_seconds']:>9.1f} {r['accuracy_mean'] * 100:>20.2f} ± {r['accuracy_std'] * 100:.2f} %"
+            f" {reached:>8}",
+            file=sys.stderr,
+        )
     if "ratio_pytorch_epoch_over_fast" in report:
-        print(f"ratio (pytorch example's first epoch / fast): {report['ratio_pytorch_epoch_over_fast']:.1f}x", file=sys.stderr)
+        print(
+            f"ratio (pytorch example's first epoch / fast): {report['ratio_pytorch_epoch_over_fast']:.1f}x",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(report))
 

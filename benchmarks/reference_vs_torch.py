@@ -60,8 +60,11 @@ def conv_case(batch: int, repeats: int) -> dict:
         tx.grad = None
         net(tx).backward(tgrad)
 
-    return {"case": f"Conv2d(1->16, 5x5, p=2), {batch}x1x28x28",
-            "reference_ms": median_ms(reference_step, repeats), "engine_ms": median_ms(engine_step, repeats)}
+    return {
+        "case": f"Conv2d(1->16, 5x5, p=2), {batch}x1x28x28",
+        "reference_ms": median_ms(reference_step, repeats),
+        "engine_ms": median_ms(engine_step, repeats),
+    }
 
 
 def lenet_case(batch: int, repeats: int) -> dict:
@@ -81,8 +84,11 @@ def lenet_case(batch: int, repeats: int) -> dict:
         net.zero_grad(set_to_none=True)
         F.cross_entropy(net(tx), ty).backward()
 
-    return {"case": f"lenet, batch {batch}, with cross-entropy",
-            "reference_ms": median_ms(reference_step, repeats), "engine_ms": median_ms(engine_step, repeats)}
+    return {
+        "case": f"lenet, batch {batch}, with cross-entropy",
+        "reference_ms": median_ms(reference_step, repeats),
+        "engine_ms": median_ms(engine_step, repeats),
+    }
 
 
 def main() -> None:
@@ -97,18 +103,29 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads, user_api="blas"):
-        blas = [f"{p['internal_api']} {p.get('version') or ''} ({p['num_threads']} threads)".replace("  ", " ")
-                for p in threadpool_info() if p["user_api"] == "blas"]
+        blas = [
+            f"{p['internal_api']} {p.get('version') or ''} ({p['num_threads']} threads)".replace("  ", " ")
+            for p in threadpool_info()
+            if p["user_api"] == "blas"
+        ]
         rows = [conv_case(args.batch, args.repeats), lenet_case(args.batch, args.repeats)]
     for row in rows:
         row["ratio"] = row["reference_ms"] / row["engine_ms"]
-    result = {"numpy": np.__version__, "numpy_blas": blas, "torch": torch.__version__,
-              "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
-              "repeats": args.repeats, "results": rows}
+    result = {
+        "numpy": np.__version__,
+        "numpy_blas": blas,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "repeats": args.repeats,
+        "results": rows,
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"numpy {result['numpy']} BLAS: {', '.join(blas)}; torch {result['torch']} threads: {result['torch_threads']}")
+    print(
+        f"numpy {result['numpy']} BLAS: {', '.join(blas)}; torch {result['torch']} threads: {result['torch_threads']}"
+    )
     print(f"forward + backward, float32, median of {args.repeats}")
     print(f"{'case':<45} {'reference ms':>12} {'torch ms':>9} {'ratio':>6}")
     for row in rows:

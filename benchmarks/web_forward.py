@@ -95,7 +95,9 @@ def main() -> None:
     loopback = httpx.Client(base_url=url)
 
     def http(encoding):
-        response = loopback.post(f"/api/forward?encoding={encoding}", content=png, headers={"Content-Type": "image/png"})
+        response = loopback.post(
+            f"/api/forward?encoding={encoding}", content=png, headers={"Content-Type": "image/png"}
+        )
         assert response.status_code == 200, response.text
         return response
 
@@ -113,20 +115,31 @@ def main() -> None:
         results[name] = {"median_ms": round(med, 3), "p90_ms": round(p90, 3)}
     sizes = {enc: len(http(enc).content) for enc in ("base64", "list")}
     server.should_exit = True
-    report = {"models": {n: m.net.spec_text for n, m in models.items()}, "threads": args.threads,
-              "repeat": args.repeat, "cpu": platform.processor() or platform.machine(), "torch": torch.__version__,
-              "rows": results, "response_bytes": sizes, "target_ms": 10.0,
-              "meets_target": results["uvicorn loopback (base64)"]["median_ms"] < 10.0}
+    report = {
+        "models": {n: m.net.spec_text for n, m in models.items()},
+        "threads": args.threads,
+        "repeat": args.repeat,
+        "cpu": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "rows": results,
+        "response_bytes": sizes,
+        "target_ms": 10.0,
+        "meets_target": results["uvicorn loopback (base64)"]["median_ms"] < 10.0,
+    }
     if args.json:
         print(json.dumps(report))
         return
-    print(f"both models ({', '.join(models)}), all activations; torch {torch.__version__}, {args.threads} thread(s), "
-          f"{args.repeat} requests per row")
+    print(
+        f"both models ({', '.join(models)}), all activations; torch {torch.__version__}, {args.threads} thread(s), "
+        f"{args.repeat} requests per row"
+    )
     print(f"{'row':<30} {'median ms':>10} {'p90 ms':>8}")
     for name, r in results.items():
         print(f"{name:<30} {r['median_ms']:>10.2f} {r['p90_ms']:>8.2f}")
-    print(f"response size: base64 {sizes['base64'] / 1e3:.0f} kB, list {sizes['list'] / 1e3:.0f} kB; "
-          f"target < 10 ms: {'met' if report['meets_target'] else 'NOT met'}")
+    print(
+        f"response size: base64 {sizes['base64'] / 1e3:.0f} kB, list {sizes['list'] / 1e3:.0f} kB; "
+        f"target < 10 ms: {'met' if report['meets_target'] else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,14 @@ def _cell(text: str) -> str:
 
 
 def _usage(command, ctx, path: str) -> str:
-    pieces = [re.sub(r"[{[](\w+)[}\]]", lambda m: m.group(0)[0].replace("{", "") + m.group(1).upper() + m.group(0)[-1].replace("}", ""), p)
-              for p in command.collect_usage_pieces(ctx)]
+    pieces = [
+        re.sub(
+            r"[{[](\w+)[}\]]",
+            lambda m: m.group(0)[0].replace("{", "") + m.group(1).upper() + m.group(0)[-1].replace("}", ""),
+            p,
+        )
+        for p in command.collect_usage_pieces(ctx)
+    ]
     return " ".join([path, *pieces])
 
 
@@ -85,8 +91,18 @@ def cli_markdown() -> str:
     group = typer.main.get_command(app)
     ctx = typer.Context(group, info_name="cnnlab")
     names = group.list_commands(ctx)
-    out = [f"# {TITLE}", "", INTRO, "", "```text", _usage(group, ctx, "cnnlab"), "```", "",
-           "| command | what it does |", "|---|---|"]
+    out = [
+        f"# {TITLE}",
+        "",
+        INTRO,
+        "",
+        "```text",
+        _usage(group, ctx, "cnnlab"),
+        "```",
+        "",
+        "| command | what it does |",
+        "|---|---|",
+    ]
     for name in names:
         command = group.get_command(ctx, name)
         first = (command.help or "").strip().split("\n")[0]

@@ -22,8 +22,10 @@ import nbformat
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "sources"
-KERNEL = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-          "language_info": {"name": "python"}}
+KERNEL = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
 
 
 def parse_cells(text: str) -> list[tuple[str, str]]:

@@ -57,16 +57,23 @@ SAMPLES = [
 ]
 
 
-def draw_digit(label: int, canvas: tuple[int, int], box: tuple[int, int, int, int], pen: int,
-               ink, paper, mode: str, rng: np.random.Generator) -> Image.Image:
+def draw_digit(
+    label: int,
+    canvas: tuple[int, int],
+    box: tuple[int, int, int, int],
+    pen: int,
+    ink,
+    paper,
+    mode: str,
+    rng: np.random.Generator,
+) -> Image.Image:
     """One digit drawn with a round pen of width ``pen`` along jittered strokes."""
     image = Image.new(mode, canvas, paper)
     draw = ImageDraw.Draw(image)
     left, top, width, height = box
     wobble = 0.02 * max(width, height)  # a hand on a mouse is not a plotter
     for stroke in STROKES[label]:
-        pts = [(left + x * width + rng.normal(0, wobble), top + y * height + rng.normal(0, wobble))
-               for x, y in stroke]
+        pts = [(left + x * width + rng.normal(0, wobble), top + y * height + rng.normal(0, wobble)) for x, y in stroke]
         draw.line(pts, fill=ink, width=pen, joint="curve")
         r = pen / 2  # round caps at both ends, as a paint program's brush leaves them
         for x, y in (pts[0], pts[-1]):

@@ -28,8 +28,11 @@ from cnnlab.data import load_dataset
 
 MODELS = {
     "web-mlp": ("mlp", "Dense 784-300-100-10", "flatten-linear(300)-relu-linear(100)-relu-linear(10)"),
-    "web-cnn": ("cnn", "LeNet-like CNN",
-                "conv(6,5,p=2)-relu-maxpool(2)-conv(16,5)-relu-maxpool(2)-flatten-linear(120)-relu-linear(84)-relu-linear(10)"),
+    "web-cnn": (
+        "cnn",
+        "LeNet-like CNN",
+        "conv(6,5,p=2)-relu-maxpool(2)-conv(16,5)-relu-maxpool(2)-flatten-linear(120)-relu-linear(84)-relu-linear(10)",
+    ),
 }
 MEAN, STD = 0.1307, 0.3081  # MNIST's training-set statistics, the usual rounded values
 
@@ -60,7 +63,7 @@ def train(spec: str, data: dict, epochs: int, seed: int, lr: float, batch_size: 
         order = torch.randperm(len(y), generator=generator)
         total = 0.0
         for start in range(0, len(y), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             loss = nn.functional.cross_entropy(net((x[idx] - MEAN) / STD), y[idx])
             optimizer.zero_grad()
             loss.backward()
@@ -96,13 +99,26 @@ def main() -> None:
         out.mkdir(parents=True, exist_ok=True)
         save_file(state, str(out / "model.safetensors"), metadata={"format": "pt", "storage": "float16"})
         config = {
-            "model": spec, "spec": spec, "input_shape": [1, 28, 28], "classes": [str(i) for i in range(10)],
-            "normalize": {"mean": [MEAN], "std": [STD]}, "dataset": "mnist", "title": title, "name": name,
-            "epochs": args.epochs, "seed": args.seed, "optimizer": {"name": "adam", "lr": args.lr},
-            "batch_size": args.batch_size, "test_accuracy": round(acc, 4), "storage_dtype": "float16",
-            "num_params": net.num_params, "train_seconds": round(seconds, 1),
-            "trained_by": "scripts/train_web_models.py", "date": datetime.date.today().isoformat(),
-            "data_sha256": sums, "torch": torch.__version__,
+            "model": spec,
+            "spec": spec,
+            "input_shape": [1, 28, 28],
+            "classes": [str(i) for i in range(10)],
+            "normalize": {"mean": [MEAN], "std": [STD]},
+            "dataset": "mnist",
+            "title": title,
+            "name": name,
+            "epochs": args.epochs,
+            "seed": args.seed,
+            "optimizer": {"name": "adam", "lr": args.lr},
+            "batch_size": args.batch_size,
+            "test_accuracy": round(acc, 4),
+            "storage_dtype": "float16",
+            "num_params": net.num_params,
+            "train_seconds": round(seconds, 1),
+            "trained_by": "scripts/train_web_models.py",
+            "date": datetime.date.today().isoformat(),
+            "data_sha256": sums,
+            "torch": torch.__version__,
         }
         (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 

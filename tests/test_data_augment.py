@@ -50,7 +50,7 @@ def test_random_translate_equals_per_example_shifts():
     x = torch.rand(64, 2, 7, 9) + 0.1  # positive everywhere, so every shift is identifiable
     out = random_translate(x, 2, torch.Generator().manual_seed(1))
     assert out.shape == x.shape
-    offsets = [find_offset(x[i:i + 1], out[i:i + 1], 2) for i in range(len(x))]
+    offsets = [find_offset(x[i : i + 1], out[i : i + 1], 2) for i in range(len(x))]
     assert None not in offsets
     assert len(set(offsets)) > 10  # independent offsets per example, not one for the batch
     assert {dx for dx, _ in offsets} == {-2, -1, 0, 1, 2}
@@ -61,7 +61,7 @@ def test_random_translate_equals_per_example_shifts():
 def test_random_translate_signals():
     x = torch.rand(32, 1, 40) + 0.1
     out = random_translate(x, 3, torch.Generator().manual_seed(2))
-    offsets = [find_offset(x[i:i + 1], out[i:i + 1], 3) for i in range(len(x))]
+    offsets = [find_offset(x[i : i + 1], out[i : i + 1], 3) for i in range(len(x))]
     assert None not in offsets and all(dy == 0 for _, dy in offsets)
     assert len({dx for dx, _ in offsets}) > 3
 

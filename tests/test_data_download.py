@@ -12,9 +12,8 @@ import threading
 import numpy as np
 import pytest
 
-from cnnlab.data import ChecksumError, DownloadError, FileSpec, load_dataset
+from cnnlab.data import ChecksumError, DownloadError, FileSpec, load_dataset, sources
 from cnnlab.data import download as dl
-from cnnlab.data import sources
 
 
 def idx_bytes(arr: np.ndarray) -> bytes:
@@ -125,8 +124,9 @@ def test_corrupted_download_rejected_and_not_cached(server, tmp_path):
 def test_corrupted_first_mirror_then_good_second(server, tmp_path):
     _, blobs, specs = fake_mnist_files()
     spec = specs[2]
-    srv = server({f"/bad/{spec.filename}": gzip.compress(b"\0\0\x08\x03garbage"),
-                  f"/good/{spec.filename}": blobs[spec.filename]})
+    srv = server(
+        {f"/bad/{spec.filename}": gzip.compress(b"\0\0\x08\x03garbage"), f"/good/{spec.filename}": blobs[spec.filename]}
+    )
     dl.fetch(spec, [f"{srv.url}/bad/", f"{srv.url}/good/"], tmp_path, timeout=5)
     assert (tmp_path / spec.filename).read_bytes() == blobs[spec.filename]
     assert folder_listing(tmp_path) == [spec.filename]
@@ -138,8 +138,9 @@ def test_load_dataset_downloads_then_hits_cache_without_network(server, tmp_path
     use_fake_mnist(monkeypatch, [f"{srv.url}/nothing/", f"{srv.url}/m/"], specs)
     ds = load_dataset("mnist", cache_dir=tmp_path)
     assert ds.x_train.shape == (5, 1, 28, 28) and ds.x_test.shape == (2, 1, 28, 28)
-    np.testing.assert_array_equal(ds.x_train[:, 0].numpy() * 255,
-                                  arrays["train-images-idx3-ubyte.gz"].astype(np.float32))
+    np.testing.assert_array_equal(
+        ds.x_train[:, 0].numpy() * 255, arrays["train-images-idx3-ubyte.gz"].astype(np.float32)
+    )
     assert ds.y_train.tolist() == [0, 1, 2, 3, 9] and ds.y_test.tolist() == [7, 4]
     assert folder_listing(tmp_path / "mnist") == sorted(blobs)
 
@@ -223,8 +224,9 @@ def test_data_dir_with_corrupted_file_is_refused(tmp_path, monkeypatch):
 def test_verify_accepts_recompressed_gz_by_content_md5():
     content = idx_bytes(np.arange(6, dtype=np.uint8))
     original = gzip.compress(content, compresslevel=9, mtime=0)
-    spec = FileSpec("a-idx1-ubyte.gz", md5=(hashlib.md5(original).hexdigest(),),
-                    content_md5=hashlib.md5(content).hexdigest())
+    spec = FileSpec(
+        "a-idx1-ubyte.gz", md5=(hashlib.md5(original).hexdigest(),), content_md5=hashlib.md5(content).hexdigest()
+    )
     recompressed = gzip.compress(content, compresslevel=1, mtime=12345)
     assert recompressed != original
     assert dl.verify(recompressed, spec) == content
@@ -246,6 +248,7 @@ def test_verify_accepts_sha256():
 def test_mnist_catalogue_matches_shared_raw_md5():
     """The catalogue's content md5s are the official ones listed next to the real files."""
     from pathlib import Path
+
     raw = Path("/work/shared/data/mnist/RAW_MD5")
     if not raw.exists():
         pytest.skip("shared MNIST folder not available")

@@ -38,9 +38,18 @@ def test_shapes_and_normalisation():
 
 def test_paper_default_arguments():
     assert MNIST1D_ARGS == {
-        "num_samples": 5000, "train_split": 0.8, "template_len": 12, "padding": (36, 60),
-        "scale_coeff": 0.4, "max_translation": 48, "corr_noise_scale": 0.25,
-        "iid_noise_scale": 2e-2, "shear_scale": 0.75, "final_seq_length": 40, "seed": 42}
+        "num_samples": 5000,
+        "train_split": 0.8,
+        "template_len": 12,
+        "padding": (36, 60),
+        "scale_coeff": 0.4,
+        "max_translation": 48,
+        "corr_noise_scale": 0.25,
+        "iid_noise_scale": 2e-2,
+        "shear_scale": 0.75,
+        "final_seq_length": 40,
+        "seed": 42,
+    }
 
 
 def test_templates_match_the_paper():

@@ -11,8 +11,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from cnnlab.data import load_dataset
-from cnnlab.data import sources
+from cnnlab.data import load_dataset, sources
 from cnnlab.data.formats import parse_idx, read_cifar10_python, restricted_loads
 
 
@@ -24,13 +23,19 @@ def test_parse_idx_images_and_big_endian_ints():
     assert parse_idx(ints).tolist() == [-5, 70000]
 
 
-@pytest.mark.parametrize("blob, message", [
-    (b"\x01\x00\x08\x01\x00\x00\x00\x01\x07", "first two bytes must be zero"),
-    (b"\x00\x00\x07\x01\x00\x00\x00\x01\x07", "unknown IDX type code 0x07"),
-    (b"\x00\x00\x08\x01\x00\x00", "truncated header"),
-    (b"\x00\x00\x08\x01\x00\x00\x00\x03\x07\x08", r"header says \(3,\) x 1 bytes = 3 bytes of data, the file has 2"),
-    (b"\x00\x00\x08\x01\x00\x00\x00\x01\x07\x08", "the file has 2"),
-])
+@pytest.mark.parametrize(
+    "blob, message",
+    [
+        (b"\x01\x00\x08\x01\x00\x00\x00\x01\x07", "first two bytes must be zero"),
+        (b"\x00\x00\x07\x01\x00\x00\x00\x01\x07", "unknown IDX type code 0x07"),
+        (b"\x00\x00\x08\x01\x00\x00", "truncated header"),
+        (
+            b"\x00\x00\x08\x01\x00\x00\x00\x03\x07\x08",
+            r"header says \(3,\) x 1 bytes = 3 bytes of data, the file has 2",
+        ),
+        (b"\x00\x00\x08\x01\x00\x00\x00\x01\x07\x08", "the file has 2"),
+    ],
+)
 def test_parse_idx_rejects_malformed_headers(blob, message):
     with pytest.raises(ValueError, match=message):
         parse_idx(blob)
@@ -64,12 +69,18 @@ def fake_cifar():
     rng = np.random.default_rng(1)
     batches = {}
     for i in range(1, 6):
-        batches[f"data_batch_{i}"] = {"batch_label": f"training batch {i} of 5",
-                                      "data": rng.integers(0, 256, (2, 3072), dtype=np.uint8),
-                                      "labels": [i, 9 - i], "filenames": ["a.png", "b.png"]}
-    batches["test_batch"] = {"batch_label": "testing batch 1 of 1",
-                             "data": rng.integers(0, 256, (3, 3072), dtype=np.uint8),
-                             "labels": [0, 5, 9], "filenames": ["c.png", "d.png", "e.png"]}
+        batches[f"data_batch_{i}"] = {
+            "batch_label": f"training batch {i} of 5",
+            "data": rng.integers(0, 256, (2, 3072), dtype=np.uint8),
+            "labels": [i, 9 - i],
+            "filenames": ["a.png", "b.png"],
+        }
+    batches["test_batch"] = {
+        "batch_label": "testing batch 1 of 1",
+        "data": rng.integers(0, 256, (3, 3072), dtype=np.uint8),
+        "labels": [0, 5, 9],
+        "filenames": ["c.png", "d.png", "e.png"],
+    }
     return batches
 
 

@@ -98,11 +98,12 @@ def test_truncated_file_cannot_be_decoded(tmp_path):
 
 def png_claiming(width, height) -> bytes:
     """A tiny PNG whose header claims a huge size: a decompression bomb without the memory."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
 
 
 def test_oversize_image_is_refused_before_decoding(tmp_path):

@@ -12,20 +12,23 @@ import torch
 from cnnlab.data import DATASETS, Dataset, load_dataset
 
 SHARED_MNIST = Path("/work/shared/data/mnist")
-needs_mnist = pytest.mark.skipif(not (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists(),
-                                 reason="real MNIST files not available")
+needs_mnist = pytest.mark.skipif(
+    not (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists(), reason="real MNIST files not available"
+)
 
 
 def test_dataset_names_have_descriptions():
-    for name in ["mnist", "fashion-mnist", "kmnist", "cifar10", "digits", "mnist1d",
-                 "folder:PATH", "ising:PATH"]:
+    for name in ["mnist", "fashion-mnist", "kmnist", "cifar10", "digits", "mnist1d", "folder:PATH", "ising:PATH"]:
         assert isinstance(DATASETS[name], str) and DATASETS[name]
 
 
 @pytest.mark.parametrize("name", ["mnist2", "folder:", "cifar:x", "", "MNIST-1D"])
 def test_unknown_name_lists_valid_names(name):
-    with pytest.raises(ValueError, match=r"unknown dataset .*; valid names: mnist, fashion-mnist, "
-                                         r"kmnist, cifar10, digits, mnist1d, folder:PATH, ising:PATH"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown dataset .*; valid names: mnist, fashion-mnist, "
+        r"kmnist, cifar10, digits, mnist1d, folder:PATH, ising:PATH",
+    ):
         load_dataset(name)
 
 
@@ -61,8 +64,10 @@ def test_missing_file_in_data_dir_names_folder_and_files(tmp_path):
     message = str(info.value)
     assert str(tmp_path) in message
     assert "lacks train-labels-idx1-ubyte.gz, t10k-labels-idx1-ubyte.gz" in message
-    assert ("must hold the files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-            "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz") in message
+    assert (
+        "must hold the files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+        "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz"
+    ) in message
 
 
 def test_cifar_data_dir_missing_tarball(tmp_path):
@@ -82,6 +87,7 @@ def test_digits_split_and_scaling():
     again = load_dataset("digits")
     assert torch.equal(ds.x_train, again.x_train) and torch.equal(ds.y_test, again.y_test)
     from sklearn.datasets import load_digits
+
     images = load_digits().images / 16.0
     first = ds.x_train[0, 0].numpy()
     assert any(np.allclose(first, img) for img in images)
@@ -94,8 +100,14 @@ def test_embedded_datasets_refuse_data_dir(tmp_path):
 
 def test_ising_dispatches_to_physics_module(monkeypatch, tmp_path):
     calls = []
-    marker = Dataset("ising:x", torch.zeros(2, 1, 4, 4), torch.zeros(2, dtype=torch.int64),
-                     torch.zeros(1, 1, 4, 4), torch.zeros(1, dtype=torch.int64), ["low", "high"])
+    marker = Dataset(
+        "ising:x",
+        torch.zeros(2, 1, 4, 4),
+        torch.zeros(2, dtype=torch.int64),
+        torch.zeros(1, 1, 4, 4),
+        torch.zeros(1, dtype=torch.int64),
+        ["low", "high"],
+    )
 
     def load_ising_dataset(path):
         calls.append(path)

@@ -71,7 +71,9 @@ def test_mixed_precision_follows_the_float32_learning_curve(digits):
     for amp in ("bf16", "fp16"):
         # bfloat16 keeps 8 bits of mantissa, float16 11: both stay within 2 % of float32 here.
         losses = fit(cfg.replace(amp=amp), dataset=digits).metric("train_loss")
-        assert losses == pytest.approx(reference, rel=0.02) and losses != reference  # close, yet really in low precision
+        assert (
+            losses == pytest.approx(reference, rel=0.02) and losses != reference
+        )  # close, yet really in low precision
 
 
 def test_fp16_resume_restores_the_gradient_scaler(digits, tmp_path):

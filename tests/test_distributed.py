@@ -12,16 +12,21 @@ from safetensors.torch import load_file
 import cnnlab
 from cnnlab.cli.main import main
 from cnnlab.data import load_dataset
-from cnnlab.train import TrainConfig, fit
-from cnnlab.train import distributed
-from cnnlab.train.recipes import recipe
+from cnnlab.train import TrainConfig, distributed, fit
 from cnnlab.train.distributed import Context, check_batch_size, check_last_batch, env_context, shard
+from cnnlab.train.recipes import recipe
 
 # No BatchNorm (SyncBatchNorm exists only on GPUs, so on CPU each rank would use its own slice's
 # statistics) and no dropout (masks are drawn per rank): with these, DDP must reproduce one process.
 # digits has 1437 training examples: with batch 64 the last batch (29) splits 15 + 14, unevenly.
-CONFIG = TrainConfig(model="conv(4,3,p=1)-relu-maxpool(2)-flatten-linear", dataset="digits", epochs=1,
-                     batch_size=64, augment_shift=1, threads=1)
+CONFIG = TrainConfig(
+    model="conv(4,3,p=1)-relu-maxpool(2)-flatten-linear",
+    dataset="digits",
+    epochs=1,
+    batch_size=64,
+    augment_shift=1,
+    threads=1,
+)
 
 WORKER = """\
 import os, sys
@@ -57,7 +62,9 @@ def test_batch_size_rules_name_the_numbers():
     with pytest.raises(ValueError, match=r"1 % 2 = 1; choose batch_size=2$"):
         check_batch_size(1, 2)
     check_last_batch(1437, 64, 2)  # last batch of 29
-    with pytest.raises(ValueError, match=r"last batch of each epoch has 1 example\(s\) \(129 % 64\), fewer than the 2 processes"):
+    with pytest.raises(
+        ValueError, match=r"last batch of each epoch has 1 example\(s\) \(129 % 64\), fewer than the 2 processes"
+    ):
         check_last_batch(129, 64, 2)
 
 
@@ -104,8 +111,24 @@ def test_nproc_hands_the_resolved_config_to_torchrun(tmp_path, monkeypatch):
 
     monkeypatch.setattr(distributed, "launch", fake_launch)
     monkeypatch.delenv("WORLD_SIZE", raising=False)
-    code = main(["train", "--recipe", "fast", "--dataset", "digits", "--epochs", "1", "--batch-size", "32",
-                 "--nproc", "2", "--out", str(tmp_path / "run"), "--json"])
+    code = main(
+        [
+            "train",
+            "--recipe",
+            "fast",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--nproc",
+            "2",
+            "--out",
+            str(tmp_path / "run"),
+            "--json",
+        ]
+    )
     assert code == 3  # torchrun's exit code is the command's
     assert seen["nproc"] == 2
     assert seen["args"][:4] == ["-m", "cnnlab.cli.main", "train", "--json"]
@@ -130,14 +153,17 @@ def test_two_processes_match_one_and_resume(tmp_path, capfd, child_env):
     # 1) 2 processes under torchrun, each running the CLI as --nproc's children do.
     (tmp_path / "config.json").write_text(json.dumps(CONFIG.to_dict()))
     (tmp_path / "worker.py").write_text(WORKER)
-    assert distributed.launch([str(tmp_path / "worker.py"), str(tmp_path / "config.json"), str(tmp_path / "ddp")], 2) == 0
+    assert (
+        distributed.launch([str(tmp_path / "worker.py"), str(tmp_path / "config.json"), str(tmp_path / "ddp")], 2) == 0
+    )
     out, err = capfd.readouterr()
     assert len(re.findall(r"^epoch +1/1", err, re.M)) == 1  # rank 0 alone logs (to stderr with --json)
     assert len(out.strip().splitlines()) == 1 and json.loads(out)["epochs"] == 1
     assert not (tmp_path / "ddp" / "rank1").exists()  # rank 1 writes nothing
     run = tmp_path / "ddp" / "rank0"
     assert {"config.json", "metrics.jsonl", "model.safetensors", "checkpoint-last.safetensors", "results.json"} <= {
-        p.name for p in run.iterdir()}
+        p.name for p in run.iterdir()
+    }
     assert _max_diff(run / "model.safetensors", tmp_path / "one" / "model.safetensors") < 1e-5
     ddp_record = json.loads((run / "metrics.jsonl").read_text())
     assert ddp_record["train_loss"] == pytest.approx(one.epochs[0]["train_loss"], rel=1e-5)
@@ -150,4 +176,5 @@ def test_two_processes_match_one_and_resume(tmp_path, capfd, child_env):
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
     assert _max_diff(run / "model.safetensors", tmp_path / "one-2" / "model.safetensors") < 1e-5
     assert json.loads((run / "results.json").read_text())["test_accuracy"] == pytest.approx(
-        two_epochs.final["test_accuracy"], abs=1 / 360)  # 360 test images: at most one flips
+        two_epochs.final["test_accuracy"], abs=1 / 360
+    )  # 360 test images: at most one flips

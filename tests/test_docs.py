@@ -93,11 +93,29 @@ def site(tmp_path_factory):
         if not found:
             pytest.skip(f"{module} is not installed (pip install -e '.[docs]')")
     out = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
-                           str(ROOT / "mkdocs.yml"), "--site-dir", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        NO_MKDOCS_2_WARNING="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return out
 
@@ -105,9 +123,17 @@ def site(tmp_path_factory):
 @pytest.mark.slow
 def test_site_builds_strict_with_every_page(site):
     pages = {p.relative_to(site).as_posix() for p in site.rglob("index.html")}
-    for page in ["index.html", "cli/index.html", "notebooks/index.html", "benchmarks/index.html",
-                 "guides/lecture/index.html", "guides/ising/index.html", "api/shapes/index.html",
-                 "api/reference/index.html", "api/physics/index.html"]:
+    for page in [
+        "index.html",
+        "cli/index.html",
+        "notebooks/index.html",
+        "benchmarks/index.html",
+        "guides/lecture/index.html",
+        "guides/ising/index.html",
+        "api/shapes/index.html",
+        "api/reference/index.html",
+        "api/physics/index.html",
+    ]:
         assert page in pages, page
     cli = (site / "cli" / "index.html").read_text(encoding="utf-8")
     assert 'id="cnnlab-ising-tc"' in cli and "--recipe" in cli
@@ -116,7 +142,7 @@ def test_site_builds_strict_with_every_page(site):
     assert "conv_output_size" in shapes and "is not an integer" in shapes
     # Example sections are code blocks, not Markdown (where x[0]["F"] would read as a link).
     summary = (site / "api" / "summary" / "index.html").read_text(encoding="utf-8")
-    assert '<span class="gp">&gt;&gt;&gt; </span>' in summary                  # a highlighted doctest prompt
+    assert '<span class="gp">&gt;&gt;&gt; </span>' in summary  # a highlighted doctest prompt
     assert 's.rows[0]["F"]' in html.unescape(re.sub(r"<[^>]+>", "", summary))  # not eaten as a link
 
 

@@ -14,8 +14,9 @@ from cnnlab.experiments.runner import epochs_for, model_spec, parse_names, recip
 
 def test_models_mode_statistics_and_run_folder(tmp_path):
     data = load_dataset("digits")
-    result = compare(CompareConfig(dataset="digits", models=("logreg", "cnn-small"), seeds=2, epochs=2), data=data,
-                     out=tmp_path)
+    result = compare(
+        CompareConfig(dataset="digits", models=("logreg", "cnn-small"), seeds=2, epochs=2), data=data, out=tmp_path
+    )
     assert [r["label"] for r in result.summary] == ["logreg", "cnn-small"]
     for row in result.summary:
         values = [r["test_accuracy"] for r in result.runs if r["label"] == row["label"]]
@@ -33,8 +34,9 @@ def test_models_mode_statistics_and_run_folder(tmp_path):
 
 def test_optimizers_mode_learning_curves(tmp_path):
     data = load_dataset("digits")
-    result = compare(CompareConfig(dataset="digits", optimizers=("sgd", "adagrad"), seeds=1, epochs=3), data=data,
-                     out=tmp_path)
+    result = compare(
+        CompareConfig(dataset="digits", optimizers=("sgd", "adagrad"), seeds=1, epochs=3), data=data, out=tmp_path
+    )
     assert result.mode == "optimizers"
     assert [r["label"] for r in result.summary] == ["sgd", "adagrad"]
     assert [r["lr"] for r in result.summary] == [0.05, 0.01]  # each optimizer's usual rate
@@ -59,7 +61,10 @@ def test_bad_arguments_name_the_valid_values():
 def test_model_names_per_input_rank():
     assert model_spec("cnn", (1, 40)) == "cnn1d" and model_spec("cnn", (1, 28, 28)) == "cnn"
     assert model_spec("logreg", (1, 40)) == "logreg"
-    assert parse_names("mlp,conv(4,3,p=1)-relu-flatten-linear", "models") == ["mlp", "conv(4,3,p=1)-relu-flatten-linear"]
+    assert parse_names("mlp,conv(4,3,p=1)-relu-flatten-linear", "models") == [
+        "mlp",
+        "conv(4,3,p=1)-relu-flatten-linear",
+    ]
 
 
 def test_data_efficiency_more_data_helps():
@@ -75,8 +80,22 @@ def test_data_efficiency_more_data_helps():
 
 
 def test_cli_compare_json_and_errors(tmp_path, capsys):
-    code = main(["compare", "--dataset", "digits", "--models", "logreg", "--seeds", "1", "--epochs", "1",
-                 "--out", str(tmp_path / "run"), "--json"])
+    code = main(
+        [
+            "compare",
+            "--dataset",
+            "digits",
+            "--models",
+            "logreg",
+            "--seeds",
+            "1",
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0
     result = json.loads(captured.out.strip().splitlines()[-1])

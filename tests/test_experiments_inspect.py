@@ -71,8 +71,12 @@ def test_receptive_field_equals_gradient_support():
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    fit(TrainConfig(model="conv(8,3,p=1)-relu-maxpool(2)-flatten-linear", dataset="digits", epochs=2, lr=0.01,
-                    threads=1), out=out)
+    fit(
+        TrainConfig(
+            model="conv(8,3,p=1)-relu-maxpool(2)-flatten-linear", dataset="digits", epochs=2, lr=0.01, threads=1
+        ),
+        out=out,
+    )
     return out
 
 
@@ -88,7 +92,7 @@ def test_cli_filters(digits_run, tmp_path, capsys):
 def test_cli_activations_on_a_test_example(digits_run, capsys):
     assert main(["activations", str(digits_run), "test:5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert [l["output"] for l in result["layers"]] == ["8x8x8", "8x8x8", "8x4x4", "128", "10"]
+    assert [layer["output"] for layer in result["layers"]] == ["8x8x8", "8x8x8", "8x4x4", "128", "10"]
     assert result["unit"]["layer"] == 2 and result["unit"]["size"] == [4, 4] and result["unit"]["gradient_inside"]
     assert (digits_run / "activations" / "receptive_field.png").is_file()
     assert main(["activations", str(digits_run), "test:99999"]) == 2
@@ -97,13 +101,22 @@ def test_cli_activations_on_a_test_example(digits_run, capsys):
 
 def test_activations_of_a_drawn_digit(tmp_path, capsys):
     g = torch.Generator().manual_seed(0)
-    data = Dataset("synthetic", torch.rand(40, 1, 28, 28, generator=g), torch.arange(40) % 2,
-                   torch.rand(10, 1, 28, 28, generator=g), torch.arange(10) % 2, ["a", "b"])
+    data = Dataset(
+        "synthetic",
+        torch.rand(40, 1, 28, 28, generator=g),
+        torch.arange(40) % 2,
+        torch.rand(10, 1, 28, 28, generator=g),
+        torch.arange(10) % 2,
+        ["a", "b"],
+    )
     run = tmp_path / "run"
     fit(TrainConfig(model="conv(2,5,p=2)-relu-maxpool(2)-flatten-linear", epochs=1, threads=1), dataset=data, out=run)
     drawing = np.full((60, 60), 255, dtype=np.uint8)
     drawing[10:50, 25:33] = 0
     Image.fromarray(drawing).save(tmp_path / "one.png")
-    assert main(["activations", str(run), str(tmp_path / "one.png"), "--unit", "2:0,13", "--out", str(tmp_path / "a")]) == 0
+    assert (
+        main(["activations", str(run), str(tmp_path / "one.png"), "--unit", "2:0,13", "--out", str(tmp_path / "a")])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "receptive field 6x6" in out and "[[0, 4], [24, 28]]" in out

@@ -7,8 +7,14 @@ import torch
 
 from cnnlab import engine
 from cnnlab.data import load_dataset, shift
-from cnnlab.experiments.invariance import (POOLED_TWIN, TWIN_STRIDE, equivariance, logit_change, shift_each,
-                                           translation_robustness)
+from cnnlab.experiments.invariance import (
+    POOLED_TWIN,
+    TWIN_STRIDE,
+    equivariance,
+    logit_change,
+    shift_each,
+    translation_robustness,
+)
 from cnnlab.experiments.runner import accuracy, recipe
 
 
@@ -38,26 +44,33 @@ def test_shift_each_moves_every_example_by_k_in_one_direction():
     x = torch.rand(20, 1, 6, 6)
     moved = shift_each(x, 2, "zeros", seed=1)
     for i in range(len(x)):
-        candidates = [shift(x[i:i + 1], dx, dy) for dx, dy in ((2, 0), (-2, 0), (0, 2), (0, -2))]
-        assert any(torch.equal(moved[i:i + 1], c) for c in candidates)
+        candidates = [shift(x[i : i + 1], dx, dy) for dx, dy in ((2, 0), (-2, 0), (0, 2), (0, -2))]
+        assert any(torch.equal(moved[i : i + 1], c) for c in candidates)
     assert torch.equal(shift_each(x, 0, "circular"), x)
     signals = torch.rand(10, 1, 9)
-    assert all(torch.equal(row, shift(signals[i:i + 1], 3, mode="circular")[0]) or
-               torch.equal(row, shift(signals[i:i + 1], -3, mode="circular")[0])
-               for i, row in enumerate(shift_each(signals, 3, "circular")))
+    assert all(
+        torch.equal(row, shift(signals[i : i + 1], 3, mode="circular")[0])
+        or torch.equal(row, shift(signals[i : i + 1], -3, mode="circular")[0])
+        for i, row in enumerate(shift_each(signals, 3, "circular"))
+    )
 
 
 def test_translation_robustness_on_digits(tmp_path):
     data = load_dataset("digits")
     base = recipe(data, epochs=2)
-    result = translation_robustness(data, {"logreg": "logreg"}, base, seeds=1, max_shift=3, augment_shift=1,
-                                    eval_examples=200, out=tmp_path)
+    result = translation_robustness(
+        data, {"logreg": "logreg"}, base, seeds=1, max_shift=3, augment_shift=1, eval_examples=200, out=tmp_path
+    )
     assert (tmp_path / "translation.png").stat().st_size > 1000
     assert result.shifts == [0, 1, 2, 3]
-    assert {(c["augmented"], c["mode"]) for c in result.curves} == {(a, m) for a in (False, True) for m in ("zeros", "circular")}
+    assert {(c["augmented"], c["mode"]) for c in result.curves} == {
+        (a, m) for a in (False, True) for m in ("zeros", "circular")
+    }
     plain = result.curve("logreg", False, "zeros")
     assert plain["mean"][0] == result.curve("logreg", False, "circular")["mean"][0]
-    assert plain["mean"][0] > 0.7 and plain["mean"][3] < plain["mean"][0] - 0.3  # a dense net does not generalise over shifts
+    assert (
+        plain["mean"][0] > 0.7 and plain["mean"][3] < plain["mean"][0] - 0.3
+    )  # a dense net does not generalise over shifts
     assert "## Translation robustness" in result.markdown()
 
 
@@ -72,6 +85,7 @@ def test_equivariance_random_weights_report():
 
 def test_accuracy_helper_matches_the_trainer():
     from cnnlab.experiments.runner import train
+
     data = load_dataset("digits")
     run = train(recipe(data, epochs=1).replace(model="logreg"), data)
     assert accuracy(run.net, data.x_test, data.y_test, data) == pytest.approx(run.final["test_accuracy"])

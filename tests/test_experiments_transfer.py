@@ -4,8 +4,16 @@ import pytest
 import torch
 
 from cnnlab.experiments.runner import recipe, train
-from cnnlab.experiments.transfer import (TransferConfig, class_subset, feature_layers, fine_tune, per_class,
-                                         resize_images, start_from, transfer)
+from cnnlab.experiments.transfer import (
+    TransferConfig,
+    class_subset,
+    feature_layers,
+    fine_tune,
+    per_class,
+    resize_images,
+    start_from,
+    transfer,
+)
 
 
 def test_class_subset_relabels_and_keeps_every_example(digits):
@@ -84,14 +92,24 @@ def test_finetune_changes_features_and_scratch_ignores_pretraining(digits):
 
 
 def test_transfer_end_to_end_on_digits(tmp_path, digits):
-    config = TransferConfig(source="digits", model=SPEC, n_per_class=(3, 20), seeds=2, targets=("kmnist=/nonexistent",),
-                            pretrain_epochs=10, min_steps=30, eval_examples=150)
+    config = TransferConfig(
+        source="digits",
+        model=SPEC,
+        n_per_class=(3, 20),
+        seeds=2,
+        targets=("kmnist=/nonexistent",),
+        pretrain_epochs=10,
+        min_steps=30,
+        eval_examples=150,
+    )
     result = transfer(config, source=digits, out=tmp_path)
-    (name, target), = result.targets.items()
+    ((name, target),) = result.targets.items()
     assert name == "digits 5,6,7,8,9" and target["n"] == [3, 20]
     assert set(target["modes"]) == {"frozen", "finetune", "scratch"}
     assert all(len(v) == 2 for mode in target["modes"].values() for v in mode["values"])
     assert result.pretrain["test_accuracy"] > 0.8
     assert "kmnist" in result.skipped
     assert len(result.verdicts(name)) == 2
-    assert (tmp_path / "transfer.png").is_file() and "## digits 5,6,7,8,9" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert (tmp_path / "transfer.png").is_file() and "## digits 5,6,7,8,9" in (tmp_path / "report.md").read_text(
+        encoding="utf-8"
+    )

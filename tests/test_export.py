@@ -57,8 +57,17 @@ def test_torchscript_matches_pytorch(run, digits):
 
 def test_one_dimensional_networks_export(tmp_path):
     data = load_dataset("mnist1d")
-    fit(TrainConfig(model="conv(4,5,p=2)-relu-maxpool(2)-flatten-linear", dataset="mnist1d", epochs=1, train_subset=256,
-                    threads=1), dataset=data, out=tmp_path)
+    fit(
+        TrainConfig(
+            model="conv(4,5,p=2)-relu-maxpool(2)-flatten-linear",
+            dataset="mnist1d",
+            epochs=1,
+            train_subset=256,
+            threads=1,
+        ),
+        dataset=data,
+        out=tmp_path,
+    )
     result = export(tmp_path, "onnx", inputs=data.x_test[:20])
     assert result.max_abs_diff < 1e-4
 
@@ -79,7 +88,9 @@ def test_bad_requests_fail_clearly(run, tmp_path, capsys, monkeypatch):
     with pytest.raises(ValueError, match=r"inputs must have shape \(N, 1, 8, 8\) with N >= 2, got \(3, 64\)"):
         export(run, "onnx", inputs=torch.zeros(3, 64))
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
-    with pytest.raises(ModuleNotFoundError, match="ONNX export needs the onnxruntime package: pip install onnx onnxruntime"):
+    with pytest.raises(
+        ModuleNotFoundError, match="ONNX export needs the onnxruntime package: pip install onnx onnxruntime"
+    ):
         export(run, "onnx")
     assert main(["export", str(run)]) == 2
     assert "pip install onnx onnxruntime" in capsys.readouterr().err

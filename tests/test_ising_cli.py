@@ -21,12 +21,21 @@ def last_json(out):
 
 def test_simulate_json_and_run_folder(capsys, tmp_path):
     out_dir = tmp_path / "sim"
-    code, out, err = run(capsys, "ising", "simulate", "--L", "16", "--T", "2.0", "--sweeps", "400",
-                         "--out", str(out_dir), "--json")
+    code, out, err = run(
+        capsys, "ising", "simulate", "--L", "16", "--T", "2.0", "--sweeps", "400", "--out", str(out_dir), "--json"
+    )
     assert code == 0, err
     result = last_json(out)
-    for key in ("energy_per_spin", "energy_per_spin_error", "abs_magnetization", "abs_magnetization_error",
-                "tau_int_abs_magnetization", "susceptibility", "specific_heat", "binder"):
+    for key in (
+        "energy_per_spin",
+        "energy_per_spin_error",
+        "abs_magnetization",
+        "abs_magnetization_error",
+        "tau_int_abs_magnetization",
+        "susceptibility",
+        "specific_heat",
+        "binder",
+    ):
         assert key in result
     assert abs(result["energy_per_spin"] - float(onsager_energy(2.0))) < 5 * result["energy_per_spin_error"] + 2e-3
     assert (out_dir / "observables.png").stat().st_size > 1000
@@ -35,21 +44,40 @@ def test_simulate_json_and_run_folder(capsys, tmp_path):
 
 
 def test_simulate_wolff_several_temperatures(capsys, tmp_path):
-    code, out, _ = run(capsys, "ising", "simulate", "--L", "8", "--T", "2.2,2.4", "--sweeps", "50",
-                       "--algorithm", "wolff", "--chains", "2", "--out", str(tmp_path / "w"), "--json")
+    code, out, _ = run(
+        capsys,
+        "ising",
+        "simulate",
+        "--L",
+        "8",
+        "--T",
+        "2.2,2.4",
+        "--sweeps",
+        "50",
+        "--algorithm",
+        "wolff",
+        "--chains",
+        "2",
+        "--out",
+        str(tmp_path / "w"),
+        "--json",
+    )
     result = last_json(out)
     assert code == 0 and [r["T"] for r in result["results"]] == [2.2, 2.4]
     assert result["T"] == [2.2, 2.4] and len(result["energy_per_spin_error"]) == 2
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--L", "15"], "must be even for the checkerboard update, got 15"),
-    (["--L", "1"], "must be an integer >= 2, got 1"),
-    (["--T", "1.0:3.5"], "--T range must be START:STOP:STEP"),
-    (["--T", "0"], "--T: temperatures must be finite and > 0, got 0.0"),
-    (["--T", "hot"], "--T must be a number"),
-    (["--algorithm", "glauber"], "algorithm must be one of metropolis, wolff"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--L", "15"], "must be even for the checkerboard update, got 15"),
+        (["--L", "1"], "must be an integer >= 2, got 1"),
+        (["--T", "1.0:3.5"], "--T range must be START:STOP:STEP"),
+        (["--T", "0"], "--T: temperatures must be finite and > 0, got 0.0"),
+        (["--T", "hot"], "--T must be a number"),
+        (["--algorithm", "glauber"], "algorithm must be one of metropolis, wolff"),
+    ],
+)
 def test_simulate_bad_arguments_are_one_line_exit_2(capsys, tmp_path, args, message):
     code, out, err = run(capsys, "ising", "simulate", "--sweeps", "5", "--out", str(tmp_path / "x"), *args)
     assert code == 2 and out == ""
@@ -58,7 +86,19 @@ def test_simulate_bad_arguments_are_one_line_exit_2(capsys, tmp_path, args, mess
 
 def test_dataset_then_train_loader(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "cache"))
-    args = ["ising", "dataset", "--L", "4,6", "--T", "1.0:3.0:1.0", "--samples", "64", "--thermalization", "20", "--json"]
+    args = [
+        "ising",
+        "dataset",
+        "--L",
+        "4,6",
+        "--T",
+        "1.0:3.0:1.0",
+        "--samples",
+        "64",
+        "--thermalization",
+        "20",
+        "--json",
+    ]
     code, out, err = run(capsys, *args)
     assert code == 0, err
     first = last_json(out)
@@ -67,13 +107,33 @@ def test_dataset_then_train_loader(capsys, tmp_path, monkeypatch):
     code, out, _ = run(capsys, *args)
     assert last_json(out)["cached"] is True  # same parameters: read from the cache
     from cnnlab.data import load_dataset
+
     assert load_dataset(f"ising:{first['path']}").input_shape == (1, 4, 4)
 
 
 def test_tc_tiny(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "cache"))
-    code, out, err = run(capsys, "ising", "tc", "--L", "8,12", "--T", "1.0:3.5:0.25", "--samples", "64",
-                         "--epochs", "15", "--bootstrap", "20", "--ensemble", "1", "--no-cache", "--out", str(tmp_path / "tc"), "--json")
+    code, out, err = run(
+        capsys,
+        "ising",
+        "tc",
+        "--L",
+        "8,12",
+        "--T",
+        "1.0:3.5:0.25",
+        "--samples",
+        "64",
+        "--epochs",
+        "15",
+        "--bootstrap",
+        "20",
+        "--ensemble",
+        "1",
+        "--no-cache",
+        "--out",
+        str(tmp_path / "tc"),
+        "--json",
+    )
     assert code == 0, err
     result = last_json(out)
     assert {"tc_estimate", "tc_error", "tc_by_size"} <= set(result)
@@ -88,8 +148,9 @@ def test_tc_needs_two_sizes(capsys, tmp_path):
 
 
 def test_rg_tiny(capsys, tmp_path):
-    code, out, err = run(capsys, "ising", "rg", "--L", "16", "--steps", "2", "--samples", "64",
-                         "--out", str(tmp_path / "rg"), "--json")
+    code, out, err = run(
+        capsys, "ising", "rg", "--L", "16", "--steps", "2", "--samples", "64", "--out", str(tmp_path / "rg"), "--json"
+    )
     assert code == 0, err
     result = last_json(out)
     assert set(result["flows"]) == {"majority", "max", "avg"}

@@ -21,7 +21,7 @@ def test_elliptic_k_matches_quadrature(k):
 
 
 def test_tc_value():
-    assert TC == pytest.approx(2.269185314213022, abs=1e-14)
+    assert pytest.approx(2.269185314213022, abs=1e-14) == TC
     assert math.sinh(2 / TC) == pytest.approx(1.0, abs=1e-14)  # self-duality: sinh(2K_c) = 1
 
 

@@ -20,6 +20,7 @@ def _z(value, reference, error):
 
 # --- bookkeeping of the multi-spin-coded lattice -------------------------------------------------
 
+
 @pytest.mark.parametrize("L", [2, 4, 6, 10])
 def test_measure_matches_direct_computation_on_unpacked_spins(L):
     lattice = MultiSpinLattice.create(L, [2.0, 3.0], chains=64, start="hot", seed=L)
@@ -135,6 +136,7 @@ def test_wolff_step_flips_a_connected_aligned_cluster():
 
 # --- validation against Onsager and Yang (L = 32: finite-size effects below the errors) ---------
 
+
 @pytest.fixture(scope="module")
 def l32():
     return {o["T"]: o for o in simulate(32, [1.5, 2.0, 2.6, 3.0], sweeps=2000, chains=64, seed=11).observables()}
@@ -158,7 +160,7 @@ def test_magnetization_above_tc_is_a_finite_size_effect():
     absm = {}
     for L, sim in sims.items():
         m = sim.magnetization[0]
-        absm[L], err, _ = mean_error(np.abs(m))
+        absm[L], _err, _ = mean_error(np.abs(m))
         gaussian = math.sqrt(2 * float((m**2).mean()) / math.pi)
         assert absm[L] == pytest.approx(gaussian, rel=0.05)
         assert absm[L] < 4.0 / L

@@ -5,8 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from cnnlab.physics.observables import (autocorrelation, binning_errors, integrated_autocorrelation_time,
-                                        jackknife, mean_error, summarize)
+from cnnlab.physics.observables import (
+    autocorrelation,
+    binning_errors,
+    integrated_autocorrelation_time,
+    jackknife,
+    mean_error,
+    summarize,
+)
 
 
 def _ar1(phi: float, chains: int, n: int, seed: int = 0) -> np.ndarray:

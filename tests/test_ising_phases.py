@@ -93,5 +93,8 @@ def test_run_tc_end_to_end_on_tiny_lattices():
         assert r["cnn"]["curve"][0] > 0.9 and r["cnn"]["curve"][-1] < 0.1
         assert 1.8 < r["cnn"]["tc"] < 2.8 and r["cnn"]["tc_error"] > 0
         assert 0.5 <= r["dense"]["accuracy_critical"] <= 1.0
-        assert len(r["cnn"]["tc_members"]) == P.ensemble_size(config, int(L)) and r["cnn"]["tc_error"] >= r["cnn"]["tc_bootstrap_error"]
+        assert (
+            len(r["cnn"]["tc_members"]) == P.ensemble_size(config, int(L))
+            and r["cnn"]["tc_error"] >= r["cnn"]["tc_bootstrap_error"]
+        )
     assert np.isfinite(result["tc_error"])

@@ -5,10 +5,7 @@ import pytest
 
 from cnnlab.physics import rg
 
-PATTERN = np.array([[1, 1, -1, 1],
-                    [1, -1, -1, -1],
-                    [-1, -1, 1, 1],
-                    [-1, 1, 1, -1]])  # block sums: 2, -2 / -2, 2
+PATTERN = np.array([[1, 1, -1, 1], [1, -1, -1, -1], [-1, -1, 1, 1], [-1, 1, 1, -1]])  # block sums: 2, -2 / -2, 2
 
 
 def test_majority_rule_of_a_4x4_pattern():
@@ -32,6 +29,7 @@ def test_max_and_avg_pool_by_hand():
 
 def test_pooling_matches_torch():
     import torch
+
     x = np.random.default_rng(0).choice([-1.0, 1.0], size=(3, 8, 8))
     t = torch.as_tensor(x).unsqueeze(1)
     np.testing.assert_allclose(rg.max_pool(x), torch.nn.functional.max_pool2d(t, 2)[:, 0].numpy())

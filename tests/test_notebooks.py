@@ -22,8 +22,14 @@ NOTEBOOKS = ROOT / "notebooks"
 NAMES = ["01_convolution_by_hand", "02_dnn_vs_cnn", "03_your_own_digits", "04_transfer_learning", "05_ising_phases"]
 # What each notebook must print (values, not just headings): the oracles of the executed run.
 EXPECTED = {
-    "01_convolution_by_hand": ["output             [0.0, 0.0, 0.0, 4.0, 0.0]", "reference: [-1. -1. -3.  4. -6.]",
-                               "=    56", "=   896", "=  3488", "dL/dw = [4. 7. 6.]  dL/db = [5.]"],
+    "01_convolution_by_hand": [
+        "output             [0.0, 0.0, 0.0, 4.0, 0.0]",
+        "reference: [-1. -1. -3.  4. -6.]",
+        "=    56",
+        "=   896",
+        "=  3488",
+        "dL/dw = [4. 7. 6.]  dL/db = [5.]",
+    ],
     "02_dnn_vs_cnn": ["quick mode: scikit-learn's 8x8 digits", "adam", "rmsprop", "cnn", "27,158"],
     # The shipped CNN reads all ten sample digits correctly once they are preprocessed.
     "03_your_own_digits": ["10 images in digits/", "CNN    correct: 100% preprocessed"],
@@ -31,8 +37,13 @@ EXPECTED = {
     "05_ising_phases": ["Tc (exact) = 2.269185", "extrapolated Tc(L -> inf)"],
 }
 
-FIGURES = {"01_convolution_by_hand": 0, "02_dnn_vs_cnn": 4, "03_your_own_digits": 3, "04_transfer_learning": 1,
-           "05_ising_phases": 5}
+FIGURES = {
+    "01_convolution_by_hand": 0,
+    "02_dnn_vs_cnn": 4,
+    "03_your_own_digits": 3,
+    "04_transfer_learning": 1,
+    "05_ising_phases": 5,
+}
 
 
 def _module(name: str):
@@ -77,7 +88,8 @@ def test_committed_notebook_is_built_from_its_source(name):
     build = _module("build_notebooks")
     committed = (NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8")
     assert committed == build.render(NOTEBOOKS / "sources" / f"{name}.py"), (
-        "notebook out of date: run python notebooks/build_notebooks.py")
+        "notebook out of date: run python notebooks/build_notebooks.py"
+    )
 
 
 def test_sample_digits_are_what_the_script_draws(tmp_path):
@@ -97,11 +109,14 @@ def test_sample_digits_are_what_the_script_draws(tmp_path):
 
 @pytest.fixture(scope="module")
 def nbclient():
-    for module, why in (("nbclient", "nbclient is not installed (pip install nbclient)"),
-                        ("ipykernel", "ipykernel is not installed (pip install ipykernel)")):
+    for module, why in (
+        ("nbclient", "nbclient is not installed (pip install nbclient)"),
+        ("ipykernel", "ipykernel is not installed (pip install ipykernel)"),
+    ):
         if importlib.util.find_spec(module) is None:
             pytest.skip(why)
     import nbclient as client
+
     return client
 
 
@@ -124,13 +139,14 @@ def test_notebook_executes_in_quick_mode(name, nbclient, tmp_path, monkeypatch):
     work = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     monkeypatch.setenv("CNNLAB_QUICK", "1")
-    monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "cache"))   # the Ising cache, never ~/.cache
+    monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "cache"))  # the Ising cache, never ~/.cache
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     # The kernel imports cnnlab from this checkout even when it is not installed.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
     nb = nbformat.read(work / f"{name}.ipynb", as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(work)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    ).execute()
     text = _outputs_text(nb)
     for expected in EXPECTED[name]:
         assert expected in text, f"{name}: {expected!r} not in the output"

@@ -39,8 +39,9 @@ def check_layer(make_layer, x: np.ndarray, seed: int = 0):
 
     np.testing.assert_allclose(grad_x, numerical_gradient(loss, x), rtol=1e-6, atol=1e-8)
     for name, param in layer.params.items():
-        np.testing.assert_allclose(layer.grads[name], numerical_gradient(loss, param), rtol=1e-6, atol=1e-8,
-                                   err_msg=f"gradient of {name}")
+        np.testing.assert_allclose(
+            layer.grads[name], numerical_gradient(loss, param), rtol=1e-6, atol=1e-8, err_msg=f"gradient of {name}"
+        )
     return layer
 
 
@@ -57,8 +58,9 @@ def test_conv1d(mode):
 @pytest.mark.parametrize("mode", ["zeros", "circular", "reflect"])
 def test_conv2d(mode):
     rng = np.random.default_rng(0)
-    layer = check_layer(lambda: R.Conv2d(2, 2, (3, 2), stride=(1, 2), padding=(1, 1), padding_mode=mode, rng=rng),
-                        random(2, 2, 4, 6))
+    layer = check_layer(
+        lambda: R.Conv2d(2, 2, (3, 2), stride=(1, 2), padding=(1, 1), padding_mode=mode, rng=rng), random(2, 2, 4, 6)
+    )
     assert layer.grads["weight"].shape == layer.params["weight"].shape == (2, 2, 3, 2)
 
 
@@ -67,13 +69,22 @@ def test_conv2d_without_bias():
     assert set(layer.grads) == {"weight"}
 
 
-@pytest.mark.parametrize("make", [lambda: R.MaxPool1d(3, stride=2, padding=1), lambda: R.AvgPool1d(3, stride=2, padding=1)])
+@pytest.mark.parametrize(
+    "make", [lambda: R.MaxPool1d(3, stride=2, padding=1), lambda: R.AvgPool1d(3, stride=2, padding=1)]
+)
 def test_pool1d(make):
     check_layer(make, random(2, 2, 7))
 
 
-@pytest.mark.parametrize("make", [lambda: R.MaxPool2d(2), lambda: R.MaxPool2d(3, stride=1, padding=1),
-                                  lambda: R.AvgPool2d(2), lambda: R.AvgPool2d(3, stride=2, padding=1)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: R.MaxPool2d(2),
+        lambda: R.MaxPool2d(3, stride=1, padding=1),
+        lambda: R.AvgPool2d(2),
+        lambda: R.AvgPool2d(3, stride=2, padding=1),
+    ],
+)
 def test_pool2d(make):
     check_layer(make, random(2, 2, 5, 5) if make().kernel_size[0] == 3 else random(2, 2, 4, 4))
 
@@ -106,7 +117,9 @@ def test_dropout_with_fixed_mask():
 
 
 @pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("make, shape", [(R.BatchNorm1d, (4, 3)), (R.BatchNorm1d, (3, 2, 4)), (R.BatchNorm2d, (3, 2, 3, 3))])
+@pytest.mark.parametrize(
+    "make, shape", [(R.BatchNorm1d, (4, 3)), (R.BatchNorm1d, (3, 2, 4)), (R.BatchNorm2d, (3, 2, 3, 3))]
+)
 def test_batchnorm(make, shape, training):
     def build():
         layer = make(shape[1]).train(training)
@@ -114,6 +127,7 @@ def test_batchnorm(make, shape, training):
         layer.params["bias"][:] = random(shape[1], seed=4)
         layer.buffers["running_var"][:] = 1.5
         return layer
+
     check_layer(build, 2 + random(*shape))
 
 
@@ -134,5 +148,6 @@ def test_whole_network_gradient():
     net.backward(R.cross_entropy(net.forward(x), y)[1])
     analytic = {p.name: p.grad.copy() for p in net.parameters()}
     for p in net.parameters():
-        np.testing.assert_allclose(analytic[p.name], numerical_gradient(loss, p.data), rtol=1e-5, atol=1e-8,
-                                   err_msg=p.name)
+        np.testing.assert_allclose(
+            analytic[p.name], numerical_gradient(loss, p.data), rtol=1e-5, atol=1e-8, err_msg=p.name
+        )

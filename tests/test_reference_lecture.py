@@ -64,17 +64,11 @@ def test_lecture_channels_each_filter_sums_over_all_depths():
 
 
 def test_maxpool_2x2_hand_example_and_backward_routes_to_argmax():
-    x = np.array([[[[1.0, 2, 0, 1],
-                    [3, 4, 2, 0],
-                    [0, 1, 5, 6],
-                    [2, 0, 7, 8]]]])
+    x = np.array([[[[1.0, 2, 0, 1], [3, 4, 2, 0], [0, 1, 5, 6], [2, 0, 7, 8]]]])
     pool = R.MaxPool2d(2)
     np.testing.assert_array_equal(pool.forward(x), [[[[4, 2], [2, 8]]]])
     grad_x = pool.backward(np.array([[[[10.0, 20], [30, 40]]]]))
-    np.testing.assert_array_equal(grad_x, [[[[0, 0, 0, 0],
-                                             [0, 10, 20, 0],
-                                             [0, 0, 0, 0],
-                                             [30, 0, 0, 40]]]])
+    np.testing.assert_array_equal(grad_x, [[[[0, 0, 0, 0], [0, 10, 20, 0], [0, 0, 0, 0], [30, 0, 0, 40]]]])
 
 
 def test_maxpool_keeps_channels_halves_size():
@@ -105,9 +99,13 @@ def test_float32_input_keeps_dtype():
 
 # ---- error messages -------------------------------------------------------------------------
 
+
 def test_conv_stride_that_does_not_tile_names_numbers_and_fix():
-    with pytest.raises(ValueError, match=r"Conv2d\(1, 6, kernel_size=\(5, 5\), stride=\(2, 2\)\) on input \(1, 1, 28, 28\): "
-                                         r"height: \(W - F \+ 2P\)/S = \(28 - 5 \+ 2\*0\)/2 = 11.5 is not an integer; choose"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv2d\(1, 6, kernel_size=\(5, 5\), stride=\(2, 2\)\) on input \(1, 1, 28, 28\): "
+        r"height: \(W - F \+ 2P\)/S = \(28 - 5 \+ 2\*0\)/2 = 11.5 is not an integer; choose",
+    ):
         R.Conv2d(1, 6, 5, stride=2).forward(np.zeros((1, 1, 28, 28)))
 
 
@@ -143,15 +141,20 @@ def test_reflect_padding_must_be_smaller_than_input():
 
 
 def test_pool_errors():
-    with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=\(2, 2\), stride=\(2, 2\)\) on input \(1, 1, 5, 5\): "
-                                         r"height: \(W - F \+ 2P\)/S = \(5 - 2 \+ 2\*0\)/2 = 1.5 is not an integer"):
+    with pytest.raises(
+        ValueError,
+        match=r"MaxPool2d\(kernel_size=\(2, 2\), stride=\(2, 2\)\) on input \(1, 1, 5, 5\): "
+        r"height: \(W - F \+ 2P\)/S = \(5 - 2 \+ 2\*0\)/2 = 1.5 is not an integer",
+    ):
         R.MaxPool2d(2).forward(np.zeros((1, 1, 5, 5)))
     with pytest.raises(ValueError, match="padding must be between 0 and kernel_size/2 = 1, got 2"):
         R.AvgPool1d(2, padding=2)
 
 
 def test_linear_needs_flat_input():
-    with pytest.raises(ValueError, match=r"input must be \(N, 400\); insert Flatten before it, got shape \(2, 16, 5, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"input must be \(N, 400\); insert Flatten before it, got shape \(2, 16, 5, 5\)"
+    ):
         R.Linear(400, 10).forward(np.zeros((2, 16, 5, 5)))
 
 
@@ -187,7 +190,9 @@ def test_dropout_probability_checked():
 
 def test_sequential_input_shape_checked():
     net = R.build("lenet", (1, 28, 28), num_classes=10, seed=0)
-    with pytest.raises(ValueError, match=r"input must have shape \(N, 1, 28, 28\) for this network, got \(2, 1, 32, 32\)"):
+    with pytest.raises(
+        ValueError, match=r"input must have shape \(N, 1, 28, 28\) for this network, got \(2, 1, 32, 32\)"
+    ):
         net.forward(np.zeros((2, 1, 32, 32)))
 
 

@@ -10,7 +10,12 @@ import pytest
 from cnnlab import reference as R
 
 MNIST_DIR = Path(os.environ.get("CNNLAB_MNIST_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
-FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -46,7 +51,7 @@ def test_reference_lenet_learns_mnist():
     order = np.random.default_rng(0).permutation(n_train)
     losses = []
     for start in range(0, n_train, batch):  # one epoch over 10,000 training images
-        idx = order[start:start + batch]
+        idx = order[start : start + batch]
         loss, grad = criterion(net.forward(x_train[idx]), y_train[idx])
         net.backward(grad)
         optimizer.step()
@@ -55,7 +60,7 @@ def test_reference_lenet_learns_mnist():
     assert np.mean(losses[-50:]) < 0.5 * np.mean(losses[:10])
 
     net.eval()
-    predictions = np.concatenate([net.forward(x_test[i:i + 1000]).argmax(axis=1) for i in range(0, 10_000, 1000)])
+    predictions = np.concatenate([net.forward(x_test[i : i + 1000]).argmax(axis=1) for i in range(0, 10_000, 1000)])
     accuracy = (predictions == y_test).mean()
     # Measured 0.946 on the 10,000 test images (1 epoch on 10,000 images, ~15-20 s on one core).
     print(f"reference LeNet, 1 epoch on {n_train} MNIST images: test accuracy {accuracy:.4f}")

@@ -35,12 +35,18 @@ def assert_same_step(ref, net, x, y, rtol=1e-10):
         np.testing.assert_allclose(grad, net_grads[name], rtol=rtol, atol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize("model, shape, classes", [
-    ("lenet", (1, 28, 28), 10),
-    ("conv(4,3,p=1,mode=circular)-bn-relu-maxpool(2)-conv(6,3,p=1,mode=reflect)-bn-tanh-avgpool(2)-flatten-linear(8)-sigmoid-linear",
-     (2, 16), 3),
-    ("fast", (1, 12, 12), 4),
-])
+@pytest.mark.parametrize(
+    "model, shape, classes",
+    [
+        ("lenet", (1, 28, 28), 10),
+        (
+            "conv(4,3,p=1,mode=circular)-bn-relu-maxpool(2)-conv(6,3,p=1,mode=reflect)-bn-tanh-avgpool(2)-flatten-linear(8)-sigmoid-linear",
+            (2, 16),
+            3,
+        ),
+        ("fast", (1, 12, 12), 4),
+    ],
+)
 @pytest.mark.parametrize("training", [True, False])
 def test_reference_equals_engine(model, shape, classes, training):
     net = engine.build(model, shape, num_classes=classes, seed=0).double().train(training)

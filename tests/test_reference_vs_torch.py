@@ -33,23 +33,47 @@ def conv_case(draw, dims):
         if w < 1 or (mode != "zeros" and p >= w):  # torch: circular needs P <= W; reflect P < W
             p, w = 0, (m - 1) * s + k
         kernel.append(k), stride.append(s), padding.append(p), size.append(w)
-    return dict(n=draw(st.integers(1, 3)), c_in=draw(st.integers(1, 3)), c_out=draw(st.integers(1, 3)),
-                kernel=tuple(kernel), stride=tuple(stride), padding=tuple(padding), size=tuple(size),
-                mode=mode, bias=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)))
+    return dict(
+        n=draw(st.integers(1, 3)),
+        c_in=draw(st.integers(1, 3)),
+        c_out=draw(st.integers(1, 3)),
+        kernel=tuple(kernel),
+        stride=tuple(stride),
+        padding=tuple(padding),
+        size=tuple(size),
+        mode=mode,
+        bias=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
 
 
 def check_conv(case, dims):
     rng = np.random.default_rng(case["seed"])
     cls, torch_cls = (R.Conv1d, torch.nn.Conv1d) if dims == 1 else (R.Conv2d, torch.nn.Conv2d)
-    layer = cls(case["c_in"], case["c_out"], case["kernel"], case["stride"], case["padding"], case["mode"],
-                case["bias"], rng=rng)
+    layer = cls(
+        case["c_in"],
+        case["c_out"],
+        case["kernel"],
+        case["stride"],
+        case["padding"],
+        case["mode"],
+        case["bias"],
+        rng=rng,
+    )
     x = rng.normal(size=(case["n"], case["c_in"]) + case["size"])
     z = layer.forward(x)
     g = rng.normal(size=z.shape)
     grad_x = layer.backward(g)
 
-    ref = torch_cls(case["c_in"], case["c_out"], case["kernel"], case["stride"], case["padding"],
-                    padding_mode=case["mode"], bias=case["bias"]).double()
+    ref = torch_cls(
+        case["c_in"],
+        case["c_out"],
+        case["kernel"],
+        case["stride"],
+        case["padding"],
+        padding_mode=case["mode"],
+        bias=case["bias"],
+    ).double()
     with torch.no_grad():
         ref.weight.copy_(torch.tensor(layer.params["weight"]))
         if case["bias"]:
@@ -90,9 +114,15 @@ def pool_case(draw, dims):
         if w < 1:
             p, w = 0, (m - 1) * s + k
         kernel.append(k), stride.append(s), padding.append(p), size.append(w)
-    return dict(n=draw(st.integers(1, 3)), c=draw(st.integers(1, 3)), kernel=tuple(kernel),
-                stride=None if default_stride else tuple(stride), padding=tuple(padding), size=tuple(size),
-                seed=draw(st.integers(0, 2**32 - 1)))
+    return dict(
+        n=draw(st.integers(1, 3)),
+        c=draw(st.integers(1, 3)),
+        kernel=tuple(kernel),
+        stride=None if default_stride else tuple(stride),
+        padding=tuple(padding),
+        size=tuple(size),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -102,8 +132,12 @@ def pool_case(draw, dims):
 def test_pools_match_torch(kind, dims, data):
     case = data.draw(pool_case(dims))
     rng = np.random.default_rng(case["seed"])
-    cls = {("max", 1): R.MaxPool1d, ("max", 2): R.MaxPool2d, ("avg", 1): R.AvgPool1d, ("avg", 2): R.AvgPool2d}[kind, dims]
-    fn = {("max", 1): F.max_pool1d, ("max", 2): F.max_pool2d, ("avg", 1): F.avg_pool1d, ("avg", 2): F.avg_pool2d}[kind, dims]
+    cls = {("max", 1): R.MaxPool1d, ("max", 2): R.MaxPool2d, ("avg", 1): R.AvgPool1d, ("avg", 2): R.AvgPool2d}[
+        kind, dims
+    ]
+    fn = {("max", 1): F.max_pool1d, ("max", 2): F.max_pool2d, ("avg", 1): F.avg_pool1d, ("avg", 2): F.avg_pool2d}[
+        kind, dims
+    ]
     layer = cls(case["kernel"], case["stride"], case["padding"])
     x = rng.normal(size=(case["n"], case["c"]) + case["size"])  # continuous values: no ties for max
     y = layer.forward(x)
@@ -117,8 +151,12 @@ def test_pools_match_torch(kind, dims, data):
 
 
 @SETTINGS
-@given(n=st.integers(1, 3), c=st.integers(1, 4), size=st.lists(st.integers(1, 5), min_size=1, max_size=2),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(1, 3),
+    c=st.integers(1, 4),
+    size=st.lists(st.integers(1, 5), min_size=1, max_size=2),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_global_avg_pool_matches_torch(n, c, size, seed):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, c, *size))
@@ -133,8 +171,13 @@ def test_global_avg_pool_matches_torch(n, c, size, seed):
 
 
 @SETTINGS
-@given(n=st.integers(1, 4), fin=st.integers(1, 6), fout=st.integers(1, 6), bias=st.booleans(),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(1, 4),
+    fin=st.integers(1, 6),
+    fout=st.integers(1, 6),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_linear_and_flatten_match_torch(n, fin, fout, bias, seed):
     rng = np.random.default_rng(seed)
     flat, layer = R.Flatten(), R.Linear(fin * 2, fout, bias=bias, rng=rng)
@@ -156,13 +199,20 @@ def test_linear_and_flatten_match_torch(n, fin, fout, bias, seed):
 
 @pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "softmax"])
 @SETTINGS
-@given(shape=st.lists(st.integers(1, 5), min_size=2, max_size=4), scale=st.sampled_from([1.0, 10.0, 300.0]),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=2, max_size=4),
+    scale=st.sampled_from([1.0, 10.0, 300.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_activations_match_torch(name, shape, scale, seed):
     rng = np.random.default_rng(seed)
     layer = {"relu": R.ReLU, "tanh": R.Tanh, "sigmoid": R.Sigmoid, "softmax": R.Softmax}[name]()
-    fn = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-          "softmax": lambda t: torch.softmax(t, dim=-1)}[name]
+    fn = {
+        "relu": torch.relu,
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "softmax": lambda t: torch.softmax(t, dim=-1),
+    }[name]
     x = scale * rng.normal(size=shape)
     y = layer.forward(x)
     g = rng.normal(size=y.shape)
@@ -175,15 +225,24 @@ def test_activations_match_torch(name, shape, scale, seed):
 
 @pytest.mark.parametrize("training", [True, False])
 @SETTINGS
-@given(rank=st.integers(2, 4), n=st.integers(2, 4), c=st.integers(1, 3), w=st.integers(1, 4),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    rank=st.integers(2, 4),
+    n=st.integers(2, 4),
+    c=st.integers(1, 3),
+    w=st.integers(1, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_batchnorm_matches_torch(training, rank, n, c, w, seed):
     rng = np.random.default_rng(seed)
     shape = (n, c) + (w,) * (rank - 2)
     layer = (R.BatchNorm2d if rank == 4 else R.BatchNorm1d)(c)
     module = (torch.nn.BatchNorm2d if rank == 4 else torch.nn.BatchNorm1d)(c).double()
-    state = {"weight": rng.normal(size=c), "bias": rng.normal(size=c),
-             "running_mean": rng.normal(size=c), "running_var": rng.uniform(0.5, 2, size=c)}
+    state = {
+        "weight": rng.normal(size=c),
+        "bias": rng.normal(size=c),
+        "running_mean": rng.normal(size=c),
+        "running_var": rng.uniform(0.5, 2, size=c),
+    }
     for key, value in state.items():
         (layer.params if key in layer.params else layer.buffers)[key][:] = value
         getattr(module, key).data.copy_(torch.tensor(value))
@@ -204,8 +263,9 @@ def test_batchnorm_matches_torch(training, rank, n, c, w, seed):
 
 
 @SETTINGS
-@given(n=st.integers(1, 5), k=st.integers(2, 6), scale=st.sampled_from([1.0, 50.0, 1000.0]),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(1, 5), k=st.integers(2, 6), scale=st.sampled_from([1.0, 50.0, 1000.0]), seed=st.integers(0, 2**32 - 1)
+)
 def test_cross_entropy_matches_torch(n, k, scale, seed):
     rng = np.random.default_rng(seed)
     logits = scale * rng.normal(size=(n, k))

@@ -35,9 +35,14 @@ def test_lecture_million_fold_reduction():
 
 
 def test_not_divisible_message_shows_numbers_and_fix():
-    with pytest.raises(ValueError, match=r"\(28 - 5 \+ 2\*0\)/2 = 11.5 is not an integer; choose kernel_size=4 \(gives 13\) or stride=1"):
+    with pytest.raises(
+        ValueError,
+        match=r"\(28 - 5 \+ 2\*0\)/2 = 11.5 is not an integer; choose kernel_size=4 \(gives 13\) or stride=1",
+    ):
         conv_output_size(28, 5, stride=2)
-    with pytest.raises(ValueError, match=r"\(7 - 3 \+ 2\*0\)/3 = 1.33333 is not an integer; choose padding=1 \(gives 3\)"):
+    with pytest.raises(
+        ValueError, match=r"\(7 - 3 \+ 2\*0\)/3 = 1.33333 is not an integer; choose padding=1 \(gives 3\)"
+    ):
         conv_output_size(7, 3, stride=3)
 
 
@@ -46,20 +51,28 @@ def test_filter_wider_than_input():
         conv_output_size(4, 7, padding=1)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(size=0, kernel_size=3), "size must be an integer >= 1, got 0"),
-    (dict(size=5, kernel_size=3, stride=0), "stride must be an integer >= 1, got 0"),
-    (dict(size=5, kernel_size=3, padding=-1), "padding must be an integer >= 0, got -1"),
-    (dict(size=5.0, kernel_size=3), "size must be an integer >= 1, got 5.0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(size=0, kernel_size=3), "size must be an integer >= 1, got 0"),
+        (dict(size=5, kernel_size=3, stride=0), "stride must be an integer >= 1, got 0"),
+        (dict(size=5, kernel_size=3, padding=-1), "padding must be an integer >= 0, got -1"),
+        (dict(size=5.0, kernel_size=3), "size must be an integer >= 1, got 5.0"),
+    ],
+)
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         conv_output_size(**kwargs)
 
 
 @settings(max_examples=60, deadline=None)
-@given(size=st.integers(1, 40), kernel=st.integers(1, 7), stride=st.integers(1, 4), padding=st.integers(0, 3),
-       dilation=st.integers(1, 3))
+@given(
+    size=st.integers(1, 40),
+    kernel=st.integers(1, 7),
+    stride=st.integers(1, 4),
+    padding=st.integers(0, 3),
+    dilation=st.integers(1, 3),
+)
 def test_agrees_with_torch_whenever_defined(size, kernel, stride, padding, dilation):
     span = dilation * (kernel - 1) + 1
     numerator = size - span + 2 * padding

@@ -20,8 +20,10 @@ def test_issue_example_parses_and_round_trips():
 
 
 def test_every_layer_type_round_trips():
-    text = ("conv(8,3,s=1,p=1,mode=circular)-bn-tanh-avgpool(2)-conv(8,3,p=1,mode=reflect,bias=false)-sigmoid"
-            "-maxpool(3,s=1,p=1)-gap-dropout(0.25)-linear(5)-softmax")
+    text = (
+        "conv(8,3,s=1,p=1,mode=circular)-bn-tanh-avgpool(2)-conv(8,3,p=1,mode=reflect,bias=false)-sigmoid"
+        "-maxpool(3,s=1,p=1)-gap-dropout(0.25)-linear(5)-softmax"
+    )
     layers = S.parse(text)
     assert S.parse(S.to_text(layers)) == layers
     assert [i.out_shape for i in S.analyze(layers, (2, 8, 8))][-1] == (5,)
@@ -34,7 +36,9 @@ def test_conv_is_1d_or_2d_by_input_rank():
 
 
 def test_presets_build_and_match_their_descriptions():
-    counts = {name: sum(i.params for i in S.analyze(name, p.input_shape, num_classes=10)) for name, p in S.PRESETS.items()}
+    counts = {
+        name: sum(i.params for i in S.analyze(name, p.input_shape, num_classes=10)) for name, p in S.PRESETS.items()
+    }
     assert counts["mlp"] == 784 * 400 + 400 + 400 * 100 + 100 + 100 * 10 + 10  # 784-400-100-10
     assert counts["mlp300"] == 784 * 300 + 300 + 300 * 100 + 100 + 1010
     assert counts["lenet"] == 61706
@@ -48,29 +52,50 @@ def test_linear_without_size_takes_the_number_of_classes():
         S.analyze("flatten-linear", (1, 4, 4))
 
 
-@pytest.mark.parametrize("text, shape, match", [
-    ("conv(16,5,s=2)", (1, 28, 28), r"layer 0 'conv\(16,5,s=2\)' on input 1x28x28: \(W - F \+ 2P\)/S = \(28 - 5 \+ 2\*0\)/2 = 11.5 is not an integer"),
-    ("conv(8,3)-maxpool(2)", (1, 7, 7), r"layer 1 'maxpool\(2\)' on input 8x5x5: .* = 1.5 is not an integer"),
-    ("conv(8,9)", (1, 5, 5), r"layer 0 'conv\(8,9\)' on input 1x5x5: filter wider than the padded input"),
-    ("conv(8,3)-linear(10)", (1, 5, 5), r"layer 1 'linear\(10\)' on input 8x3x3: linear needs a flat input.*insert 'flatten'"),
-    ("flatten-conv(3,3)", (1, 5, 5), r"layer 1 'conv\(3,3\)' on input 25: conv needs a \(C, W\) or \(C, H, W\) input"),
-    ("conv(4,3,p=3,mode=reflect)", (1, 3, 3), r"reflect padding must be smaller than the input"),
-])
+@pytest.mark.parametrize(
+    "text, shape, match",
+    [
+        (
+            "conv(16,5,s=2)",
+            (1, 28, 28),
+            r"layer 0 'conv\(16,5,s=2\)' on input 1x28x28: \(W - F \+ 2P\)/S = \(28 - 5 \+ 2\*0\)/2 = 11.5 is not an integer",
+        ),
+        ("conv(8,3)-maxpool(2)", (1, 7, 7), r"layer 1 'maxpool\(2\)' on input 8x5x5: .* = 1.5 is not an integer"),
+        ("conv(8,9)", (1, 5, 5), r"layer 0 'conv\(8,9\)' on input 1x5x5: filter wider than the padded input"),
+        (
+            "conv(8,3)-linear(10)",
+            (1, 5, 5),
+            r"layer 1 'linear\(10\)' on input 8x3x3: linear needs a flat input.*insert 'flatten'",
+        ),
+        (
+            "flatten-conv(3,3)",
+            (1, 5, 5),
+            r"layer 1 'conv\(3,3\)' on input 25: conv needs a \(C, W\) or \(C, H, W\) input",
+        ),
+        ("conv(4,3,p=3,mode=reflect)", (1, 3, 3), r"reflect padding must be smaller than the input"),
+    ],
+)
 def test_shape_errors_name_the_layer(text, shape, match):
     with pytest.raises(S.SpecError, match=match):
         S.analyze(text, shape)
 
 
-@pytest.mark.parametrize("text, match", [
-    ("conv(16)", r"layer 0 'conv\(16\)':.*missing 1 required positional argument: 'kernel_size'"),
-    ("relu-convv(3,3)", r"layer 1 'convv\(3,3\)': unknown layer 'convv'; valid layers: .*conv.*or a whole preset: mlp"),
-    ("conv(16,5,q=2)", r"unknown argument 'q'"),
-    ("conv(16,5,mode=periodic)", r"padding_mode must be one of zeros, circular, reflect, got 'periodic'"),
-    ("dropout(1.5)", r"dropout: p must be in \[0, 1\), got 1.5"),
-    ("conv(0,3)", r"conv: out_channels must be a positive integer, got 0"),
-    ("conv(16,5", r"cannot parse"),
-    ("", r"spec must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("conv(16)", r"layer 0 'conv\(16\)':.*missing 1 required positional argument: 'kernel_size'"),
+        (
+            "relu-convv(3,3)",
+            r"layer 1 'convv\(3,3\)': unknown layer 'convv'; valid layers: .*conv.*or a whole preset: mlp",
+        ),
+        ("conv(16,5,q=2)", r"unknown argument 'q'"),
+        ("conv(16,5,mode=periodic)", r"padding_mode must be one of zeros, circular, reflect, got 'periodic'"),
+        ("dropout(1.5)", r"dropout: p must be in \[0, 1\), got 1.5"),
+        ("conv(0,3)", r"conv: out_channels must be a positive integer, got 0"),
+        ("conv(16,5", r"cannot parse"),
+        ("", r"spec must be a non-empty string"),
+    ],
+)
 def test_parse_errors(text, match):
     with pytest.raises(S.SpecError, match=match):
         S.parse(text)
@@ -84,8 +109,15 @@ def test_parse_shape():
 
 
 @settings(max_examples=25, deadline=None)
-@given(c=st.integers(1, 3), h=st.integers(6, 20), out=st.integers(1, 6), k=st.integers(1, 5),
-       s=st.integers(1, 3), p=st.integers(0, 2), mode=st.sampled_from(["zeros", "circular", "reflect"]))
+@given(
+    c=st.integers(1, 3),
+    h=st.integers(6, 20),
+    out=st.integers(1, 6),
+    k=st.integers(1, 5),
+    s=st.integers(1, 3),
+    p=st.integers(0, 2),
+    mode=st.sampled_from(["zeros", "circular", "reflect"]),
+)
 def test_engine_output_shape_is_what_the_spec_says(c, h, out, k, s, p, mode):
     text = f"conv({out},{k},s={s},p={p},mode={mode})-relu-flatten-linear(3)"
     try:
@@ -102,7 +134,9 @@ def test_engine_checks_its_input_and_is_seeded():
     net = engine.build("lenet", (1, 28, 28), num_classes=10, seed=3)
     same = engine.build("lenet", (1, 28, 28), num_classes=10, seed=3)
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), same.state_dict().values()))
-    with pytest.raises(ValueError, match=r"input must have shape \(N, 1, 28, 28\) for this network, got \(2, 1, 32, 32\)"):
+    with pytest.raises(
+        ValueError, match=r"input must have shape \(N, 1, 28, 28\) for this network, got \(2, 1, 32, 32\)"
+    ):
         net(torch.zeros(2, 1, 32, 32))
 
 

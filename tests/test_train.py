@@ -2,14 +2,15 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
+from cnnlab import engine
 from cnnlab.train import Callback, CheckpointError, NonFiniteLossError, TrainConfig, fit, load
 from cnnlab.train.checkpoint import load_checkpoint, save_checkpoint
-from cnnlab import engine
 
 SMALL_CNN = "conv(8,3,p=1)-bn-relu-maxpool(2)-flatten-dropout(0.2)-linear"
 
@@ -34,12 +35,19 @@ def test_loss_decreases_and_run_folder_is_complete(digits, tmp_path):
     assert losses[-1] < losses[0] * 0.7
     assert history.final["test_accuracy"] > 0.85
     names = {p.name for p in tmp_path.iterdir()}
-    assert {"config.json", "metrics.jsonl", "model.safetensors", "checkpoint-last.safetensors",
-            "checkpoint-best.safetensors", "results.json", "learning_curve.png"} <= names
+    assert {
+        "config.json",
+        "metrics.jsonl",
+        "model.safetensors",
+        "checkpoint-last.safetensors",
+        "checkpoint-best.safetensors",
+        "results.json",
+        "learning_curve.png",
+    } <= names
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["spec"] == SMALL_CNN.replace("linear", "linear(10)") and config["input_shape"] == [1, 8, 8]
     lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
-    assert [json.loads(l)["epoch"] for l in lines] == [1, 2, 3]
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
     assert {"val_loss", "test_accuracy"} <= set(json.loads(lines[-1]))
     assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave no temporary files
 
@@ -59,13 +67,16 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(digits, tmp_path)
 
 def test_nan_loss_stops_with_epoch_and_step(digits):
     cfg = TrainConfig(model="flatten-linear", dataset="digits", epochs=2, optimizer="sgd", lr=1e37, momentum=0.0)
-    with pytest.raises(NonFiniteLossError, match=r"loss became (nan|inf) at epoch 1, step \d+; lower the learning rate"):
+    with pytest.raises(
+        NonFiniteLossError, match=r"loss became (nan|inf) at epoch 1, step \d+; lower the learning rate"
+    ):
         fit(cfg, dataset=digits)
 
 
 def test_early_stopping_stops(digits):
-    cfg = TrainConfig(model="flatten-linear", dataset="digits", epochs=40, lr=0.5, optimizer="sgd", val_split=0.2,
-                      early_stopping=1)
+    cfg = TrainConfig(
+        model="flatten-linear", dataset="digits", epochs=40, lr=0.5, optimizer="sgd", val_split=0.2, early_stopping=1
+    )
     history = fit(cfg, dataset=digits)
     assert history.stopped_early is not None and history.stopped_early < 40
     assert len(history.epochs) == history.stopped_early
@@ -84,6 +95,7 @@ def test_corrupted_and_foreign_checkpoints_are_refused(digits, tmp_path):
     with pytest.raises(CheckpointError, match="was made for another network"):
         load_checkpoint(path, net)
     from safetensors.torch import save_file
+
     save_file({"x": torch.zeros(1)}, tmp_path / "foreign.safetensors")
     with pytest.raises(CheckpointError, match="is not a cnnlab checkpoint"):
         load_checkpoint(tmp_path / "foreign.safetensors", net)
@@ -96,8 +108,9 @@ def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     import cnnlab.train.checkpoint as ck
 
     def crash(tensors, filename, metadata=None):
-        open(filename, "wb").write(b"partial")
+        Path(filename).write_bytes(b"partial")
         raise OSError("disk full")
+
     monkeypatch.setattr(ck, "save_file", crash)
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(path, net, position={"epoch": 2})
@@ -118,7 +131,9 @@ def test_load_predicts_like_the_trained_network(digits, tmp_path):
 
 
 def test_config_validation_and_files(tmp_path):
-    with pytest.raises(ValueError, match="optimizer must be one of sgd, adam, adamw, rmsprop, adagrad, adadelta, got 'adamm'"):
+    with pytest.raises(
+        ValueError, match="optimizer must be one of sgd, adam, adamw, rmsprop, adagrad, adadelta, got 'adamm'"
+    ):
         TrainConfig(optimizer="adamm").validate()
     with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
         TrainConfig(epochs=0).validate()
@@ -132,9 +147,13 @@ def test_config_validation_and_files(tmp_path):
         TrainConfig.from_file(tmp_path / "c.json")
 
 
-@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adam", 0.01), ("adamw", 0.01), ("rmsprop", 0.01),
-                                           ("adagrad", 0.1), ("adadelta", 1.0)])
+@pytest.mark.parametrize(
+    "optimizer, lr",
+    [("sgd", 0.1), ("adam", 0.01), ("adamw", 0.01), ("rmsprop", 0.01), ("adagrad", 0.1), ("adadelta", 1.0)],
+)
 def test_every_optimizer_learns(digits, optimizer, lr):
-    history = fit(TrainConfig(model="flatten-linear", dataset="digits", epochs=3, optimizer=optimizer, lr=lr,
-                              schedule="cosine"), dataset=digits)
+    history = fit(
+        TrainConfig(model="flatten-linear", dataset="digits", epochs=3, optimizer=optimizer, lr=lr, schedule="cosine"),
+        dataset=digits,
+    )
     assert math.isfinite(history.final["test_loss"]) and history.final["test_accuracy"] > 0.8

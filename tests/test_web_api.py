@@ -11,15 +11,15 @@ import pytest
 import torch
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from PIL import Image  # noqa: E402
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
 
-from cnnlab.explain import conv1d_steps  # noqa: E402
-from cnnlab.shapes import conv_output_size  # noqa: E402
-from cnnlab.web.app import create_app  # noqa: E402
-from cnnlab.web.models import default_models  # noqa: E402
+from cnnlab.explain import conv1d_steps
+from cnnlab.shapes import conv_output_size
+from cnnlab.web.app import create_app
+from cnnlab.web.models import default_models
 
 BASE = "http://127.0.0.1:8000"
 
@@ -38,6 +38,7 @@ def seven() -> np.ndarray:
     """A hand-drawn-like 7 as an MNIST-style 28x28 image (ink = 1)."""
     img = Image.new("L", (28, 28), 0)
     from PIL import ImageDraw
+
     ImageDraw.Draw(img).line([(7, 6), (20, 6), (12, 23)], fill=255, width=3)
     return np.asarray(img, dtype=np.float32) / 255.0
 
@@ -61,7 +62,13 @@ def test_models_describe_layers_and_receptive_fields(client, models):
     assert listed["mlp"]["spec"] == "flatten-linear(300)-relu-linear(100)-relu-linear(10)"
     assert listed["mlp"]["num_params"] == 784 * 300 + 300 + 300 * 100 + 100 + 100 * 10 + 10
     cnn = listed["cnn"]
-    assert [layer["out_shape"] for layer in cnn["layers"][:5]] == [[6, 28, 28], [6, 28, 28], [6, 14, 14], [16, 10, 10], [16, 10, 10]]
+    assert [layer["out_shape"] for layer in cnn["layers"][:5]] == [
+        [6, 28, 28],
+        [6, 28, 28],
+        [6, 14, 14],
+        [16, 10, 10],
+        [16, 10, 10],
+    ]
     conv2 = cnn["layers"][3]
     assert (conv2["kernel_size"], conv2["stride"], conv2["padding"]) == (5, 1, 0)
     # conv 5 -> pool 2 -> conv 5 sees 5 + 1 + 4*2 = 14 pixels with jump 2.
@@ -91,8 +98,9 @@ def test_forward_matches_the_engine(client, models):
 def test_base64_encoding_is_exact_float32(client, models):
     image = seven()
     listed = client.post("/api/forward", json={"image": image.tolist(), "preprocess": False, "model": "cnn"}).json()
-    packed = client.post("/api/forward", json={"image": image.tolist(), "preprocess": False, "model": ["cnn"],
-                                               "encoding": "base64"}).json()
+    packed = client.post(
+        "/api/forward", json={"image": image.tolist(), "preprocess": False, "model": ["cnn"], "encoding": "base64"}
+    ).json()
     assert list(packed["results"]) == ["cnn"]
     for a, b in zip(listed["results"]["cnn"]["layers"], packed["results"]["cnn"]["layers"]):
         values = np.frombuffer(base64.b64decode(b["values"]), dtype="<f4")
@@ -122,28 +130,38 @@ def test_blank_image_gives_an_empty_input_not_an_error(client):
     assert abs(sum(body["results"]["cnn"]["probabilities"]) - 1) < 1e-4
 
 
-@pytest.mark.parametrize("payload, status, match", [
-    (b"{not json", 400, "malformed JSON"),
-    (b"[1, 2]", 400, "must be a JSON object"),
-    (b'{"image": [[NaN]]}', 400, "NaN is not valid JSON"),
-    (b"\xff\xfe", 400, "malformed JSON"),
-    (b"{}", 422, "field 'image' is required"),
-    (b'{"image": 3}', 422, "image must be a list of rows"),
-    (b'{"image": [[0.1, 0.2], [0.3]]}', 422, "rows must all have the same length"),
-    (b'{"image": [["a"]]}', 422, "image[0][0] must be a number in [0, 1], got 'a'"),
-    (b'{"image": [[true]]}', 422, "must be a number"),
-    (json.dumps({"image": [[1.5] * 28] * 28}).encode(), 422, "image values must be in [0, 1]"),
-    (json.dumps({"image": [[0.0] * 4] * 4}).encode(), 422, "at least 8x8"),
-    (json.dumps({"image": [[0.0] * 27] * 28, "preprocess": False}).encode(), 422, "must be 28x28, got 28x27"),
-    (json.dumps({"image": [[0] * 600] * 600}, separators=(",", ":")).encode(), 413, "at most 512x512"),
-    (json.dumps({"image": [[0.0] * 28] * 28, "model": "resnet"}).encode(), 422, "unknown model 'resnet'"),
-    (json.dumps({"image": [[0.0] * 28] * 28, "model": 3}).encode(), 422, "model must be a name"),
-    (json.dumps({"image": [[0.0] * 28] * 28, "encoding": "hex"}).encode(), 422, "encoding must be one of"),
-    (json.dumps({"image": [[0.0] * 28] * 28, "preprocess": "maybe"}).encode(), 422, "preprocess must be true or false"),
-    (json.dumps({"image": [[0.0] * 28] * 28, "colour": 1}).encode(), 422, "unknown field(s) colour"),
-], ids=lambda v: v[:30].decode("latin-1") if isinstance(v, bytes) else None)
+@pytest.mark.parametrize(
+    "payload, status, match",
+    [
+        (b"{not json", 400, "malformed JSON"),
+        (b"[1, 2]", 400, "must be a JSON object"),
+        (b'{"image": [[NaN]]}', 400, "NaN is not valid JSON"),
+        (b"\xff\xfe", 400, "malformed JSON"),
+        (b"{}", 422, "field 'image' is required"),
+        (b'{"image": 3}', 422, "image must be a list of rows"),
+        (b'{"image": [[0.1, 0.2], [0.3]]}', 422, "rows must all have the same length"),
+        (b'{"image": [["a"]]}', 422, "image[0][0] must be a number in [0, 1], got 'a'"),
+        (b'{"image": [[true]]}', 422, "must be a number"),
+        (json.dumps({"image": [[1.5] * 28] * 28}).encode(), 422, "image values must be in [0, 1]"),
+        (json.dumps({"image": [[0.0] * 4] * 4}).encode(), 422, "at least 8x8"),
+        (json.dumps({"image": [[0.0] * 27] * 28, "preprocess": False}).encode(), 422, "must be 28x28, got 28x27"),
+        (json.dumps({"image": [[0] * 600] * 600}, separators=(",", ":")).encode(), 413, "at most 512x512"),
+        (json.dumps({"image": [[0.0] * 28] * 28, "model": "resnet"}).encode(), 422, "unknown model 'resnet'"),
+        (json.dumps({"image": [[0.0] * 28] * 28, "model": 3}).encode(), 422, "model must be a name"),
+        (json.dumps({"image": [[0.0] * 28] * 28, "encoding": "hex"}).encode(), 422, "encoding must be one of"),
+        (
+            json.dumps({"image": [[0.0] * 28] * 28, "preprocess": "maybe"}).encode(),
+            422,
+            "preprocess must be true or false",
+        ),
+        (json.dumps({"image": [[0.0] * 28] * 28, "colour": 1}).encode(), 422, "unknown field(s) colour"),
+    ],
+    ids=lambda v: v[:30].decode("latin-1") if isinstance(v, bytes) else None,
+)
 def test_bad_json_bodies(client, payload, status, match):
-    assert_error(client.post("/api/forward", content=payload, headers={"Content-Type": "application/json"}), status, match)
+    assert_error(
+        client.post("/api/forward", content=payload, headers={"Content-Type": "application/json"}), status, match
+    )
 
 
 def test_bad_images_and_bodies(client):
@@ -153,13 +171,18 @@ def test_bad_images_and_bodies(client):
     wide = io.BytesIO()
     Image.new("L", (3000, 10)).save(wide, "PNG")  # a few hundred bytes, 30k pixels: refused from the header
     assert_error(client.post("/api/forward", content=wide.getvalue(), headers=png), 413, "at most 2048x2048")
-    assert_error(client.post("/api/forward", content=b"x" * 1_000_001, headers=png), 413, "over the limit of 1000000 bytes")
+    assert_error(
+        client.post("/api/forward", content=b"x" * 1_000_001, headers=png), 413, "over the limit of 1000000 bytes"
+    )
 
     def chunks():  # no Content-Length: the cap must hold while streaming
         for _ in range(40):
             yield b"0" * 50_000
+
     assert_error(client.post("/api/forward", content=chunks(), headers=png), 413, "over the limit")
-    assert_error(client.post("/api/forward", content=b"hello", headers={"Content-Type": "text/plain"}), 415, "not supported")
+    assert_error(
+        client.post("/api/forward", content=b"hello", headers={"Content-Type": "text/plain"}), 415, "not supported"
+    )
     assert_error(client.post("/api/forward", files={"file": ("a.png", b"x")}), 422, "file field named 'image'")
     assert_error(client.post("/api/forward", files={"image": ("a.png", b"garbage")}), 400, "cannot decode")
 
@@ -171,8 +194,11 @@ def test_host_and_origin_checks(models):
         response = TestClient(app, base_url=base).get("/api/models")
         assert_error(response, 400, "DNS-rebinding protection")
     client = TestClient(app, base_url=BASE)
-    assert_error(client.post("/api/shape", json={"size": 28, "kernel_size": 5}, headers={"Origin": "http://evil.example"}),
-                 403, "Origin 'http://evil.example' refused")
+    assert_error(
+        client.post("/api/shape", json={"size": 28, "kernel_size": 5}, headers={"Origin": "http://evil.example"}),
+        403,
+        "Origin 'http://evil.example' refused",
+    )
     assert client.post("/api/shape", json={"size": 28, "kernel_size": 5}, headers={"Origin": BASE}).status_code == 200
 
 
@@ -195,20 +221,32 @@ def test_weights(client, models):
 
 
 def test_shape_calculator_uses_cnnlab_shapes(client):
-    lecture = client.post("/api/shape", json={"size": [6, 6], "kernel_size": 3, "in_channels": 3, "out_channels": 2}).json()
+    lecture = client.post(
+        "/api/shape", json={"size": [6, 6], "kernel_size": 3, "in_channels": 3, "out_channels": 2}
+    ).json()
     assert lecture["out_shape"] == [2, 4, 4]
-    assert (lecture["params"]["conv"], lecture["params"]["locally_connected"], lecture["params"]["dense"]) == (56, 896, 3488)
+    assert (lecture["params"]["conv"], lecture["params"]["locally_connected"], lecture["params"]["dense"]) == (
+        56,
+        896,
+        3488,
+    )
     assert lecture["params"]["tied_reduction"] == 16
     assert lecture["formula"][1] == "W_out = 1 + (W - F + 2P)/S = 1 + (6 - 3 + 2*0)/1 = 4"
     with pytest.raises(ValueError) as err:
         conv_output_size(28, 5, stride=2)
     assert_error(client.post("/api/shape", json={"size": 28, "kernel_size": 5, "stride": 2}), 422, str(err.value))
     assert_error(client.post("/api/shape", json={"size": 28}), 422, "kernel_size (F) are required")
-    assert_error(client.post("/api/shape", json={"size": 28, "kernel_size": True}), 422, "kernel_size must be an integer")
+    assert_error(
+        client.post("/api/shape", json={"size": 28, "kernel_size": True}), 422, "kernel_size must be an integer"
+    )
     assert_error(client.post("/api/shape", json={"size": [1, 2, 3], "kernel_size": 1}), 422, "size must be W or [H, W]")
-    assert_error(client.post("/api/shape", json={"size": 5, "kernel_size": 9}), 422, "filter wider than the padded input")
+    assert_error(
+        client.post("/api/shape", json={"size": 5, "kernel_size": 9}), 422, "filter wider than the padded input"
+    )
     assert_error(client.post("/api/shape", json={"size": 5, "kernel_size": 3, "stride": "1"}), 422, "stride")
-    assert_error(client.post("/api/shape", json={"size": 5, "kernel_size": 3, "dilation": 2}), 422, "unknown field(s) dilation")
+    assert_error(
+        client.post("/api/shape", json={"size": 5, "kernel_size": 3, "dilation": 2}), 422, "unknown field(s) dilation"
+    )
 
 
 def test_conv1d_steps_are_the_lecture_example(client):
@@ -216,7 +254,9 @@ def test_conv1d_steps_are_the_lecture_example(client):
     assert body["padded"] == [0, 1, 2, 2, -1, 3, 0]
     assert body["dots"] == [1, 1, -1, 6, -4] and body["pre_activations"] == [-1, -1, -3, 4, -6]
     assert body["outputs"] == [0, 0, 0, 4, 0]
-    strided = client.post("/api/conv1d", json={"x": [1, 2, 3, 4, 5], "weight": [1, 1], "bias": 0, "stride": 3, "padding": 0}).json()
+    strided = client.post(
+        "/api/conv1d", json={"x": [1, 2, 3, 4, 5], "weight": [1, 1], "bias": 0, "stride": 3, "padding": 0}
+    ).json()
     assert strided == conv1d_steps([1, 2, 3, 4, 5], [1, 1], bias=0, stride=3)
     assert_error(client.post("/api/conv1d", json={"x": 5}), 422, "x must be a list of 1 to 64 numbers")
     assert_error(client.post("/api/conv1d", json={"x": [1, 2], "weight": [1, 2, 3, 4, 5]}), 422, "filter wider")
@@ -230,13 +270,18 @@ def test_page_and_static_files(client):
         assert client.get(path).status_code == 200, path
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False) | st.integers() | st.text(max_size=5),
-                           lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-                           max_leaves=40)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False) | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=40,
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(image=json_values, extra=st.dictionaries(st.sampled_from(["model", "preprocess", "encoding"]), json_values, max_size=2))
+@given(
+    image=json_values,
+    extra=st.dictionaries(st.sampled_from(["model", "preprocess", "encoding"]), json_values, max_size=2),
+)
 def test_random_bodies_never_give_a_server_error(client, image, extra):
     response = client.post("/api/forward", json={"image": image} | extra)
     assert response.status_code in (200, 400, 413, 422), response.text

@@ -38,8 +38,13 @@ def missing() -> str | None:
 @pytest.fixture
 def server():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, "-m", "cnnlab.cli.main", "serve", "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cnnlab.cli.main", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         line = proc.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:\d+/", line)
@@ -58,8 +63,13 @@ def test_draw_predict_and_trace_a_receptive_field(server, tmp_path):
     if reason:
         pytest.skip(reason)
     shot = tmp_path / "visualiser.png"
-    out = subprocess.run(["node", str(E2E / "e2e.mjs"), server, str(shot), CHROMIUM], capture_output=True, text=True,
-                         timeout=180, cwd=E2E)
+    out = subprocess.run(
+        ["node", str(E2E / "e2e.mjs"), server, str(shot), CHROMIUM],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=E2E,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["errors"] == []
@@ -80,8 +90,13 @@ def test_draw_predict_and_trace_a_receptive_field(server, tmp_path):
 
 def test_serve_refuses_a_public_host():
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    out = subprocess.run([sys.executable, "-m", "cnnlab.cli.main", "serve", "--host", "0.0.0.0"], capture_output=True,
-                         text=True, timeout=60, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "cnnlab.cli.main", "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert out.returncode == 2
     assert "--host must be a loopback address (127.x.y.z, localhost or ::1), got '0.0.0.0'" in out.stderr
 
@@ -94,7 +109,12 @@ def test_serve_reports_a_busy_port():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        out = subprocess.run([sys.executable, "-m", "cnnlab.cli.main", "serve", "--port", str(port)], capture_output=True,
-                             text=True, timeout=60, env=env)
+        out = subprocess.run(
+            [sys.executable, "-m", "cnnlab.cli.main", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
     assert out.returncode == 2
     assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in out.stderr and "--port 0" in out.stderr

@@ -47,9 +47,16 @@ def make_run(tmp_path: Path, spec: str, shape: list[int], name: str = "run") -> 
     folder = tmp_path / name
     folder.mkdir()
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(folder / "model.safetensors"))
-    (folder / "config.json").write_text(json.dumps({
-        "spec": net.spec_text, "input_shape": shape, "classes": ["a", "b", "c"],
-        "normalize": {"mean": [0.5], "std": [0.25]}}))
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "spec": net.spec_text,
+                "input_shape": shape,
+                "classes": ["a", "b", "c"],
+                "normalize": {"mean": [0.5], "std": [0.25]},
+            }
+        )
+    )
     return folder
 
 
@@ -85,7 +92,7 @@ def test_unit_weights_shapes_and_errors():
 def test_png_decoding_and_preprocessing():
     buf = io.BytesIO()
     rgba = np.zeros((40, 30, 4), dtype=np.uint8)  # transparent canvas ...
-    rgba[5:35, 12:18] = (0, 0, 0, 255)            # ... with an opaque black stroke
+    rgba[5:35, 12:18] = (0, 0, 0, 255)  # ... with an opaque black stroke
     Image.fromarray(rgba, "RGBA").save(buf, "PNG")
     grey = digit.array_from_png(buf.getvalue())
     assert grey.shape == (40, 30) and grey[0, 0] == 1.0 and grey[20, 15] == 0.0
@@ -101,9 +108,11 @@ def test_png_decoding_and_preprocessing():
 
 
 def node_trace(stages: list[dict], k: int, unit: dict) -> dict:
-    script = (f"import {{ traceBack }} from {json.dumps((STATIC / 'js/trace.js').as_uri())};"
-              f"console.log(JSON.stringify(traceBack({json.dumps(stages)}, {k}, {json.dumps(unit)}), "
-              "(key, v) => v instanceof Set ? [...v] : v));")
+    script = (
+        f"import {{ traceBack }} from {json.dumps((STATIC / 'js/trace.js').as_uri())};"
+        f"console.log(JSON.stringify(traceBack({json.dumps(stages)}, {k}, {json.dumps(unit)}), "
+        "(key, v) => v instanceof Set ? [...v] : v));"
+    )
     out = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
@@ -120,8 +129,13 @@ def test_page_tracing_equals_cnnlab_receptive_fields():
         kind = info.layer.keyword
         if kind in ("conv", "maxpool") and len(info.out_shape) == 3:
             stride = getattr(info.layer, "step", getattr(info.layer, "stride", 1))
-            stages.append({"kind": kind, "shape": list(info.out_shape),
-                           "layer": {"kernel_size": info.layer.kernel_size, "stride": stride, "padding": info.layer.padding}})
+            stages.append(
+                {
+                    "kind": kind,
+                    "shape": list(info.out_shape),
+                    "layer": {"kernel_size": info.layer.kernel_size, "stride": stride, "padding": info.layer.padding},
+                }
+            )
             layer_of_stage[len(stages) - 1] = info
     checked = 0
     for k, info in layer_of_stage.items():

@@ -9,13 +9,13 @@ import pytest
 import torch
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from cnnlab import engine  # noqa: E402
-from cnnlab.data.dataset import Dataset  # noqa: E402
-from cnnlab.web.app import create_app  # noqa: E402
-from cnnlab.web.models import default_models  # noqa: E402
-from cnnlab.web.training import TrainingJob  # noqa: E402
+from cnnlab import engine
+from cnnlab.data.dataset import Dataset
+from cnnlab.web.app import create_app
+from cnnlab.web.models import default_models
+from cnnlab.web.training import TrainingJob
 
 SMALL = "conv(3,5)-relu-maxpool(4)-flatten-linear"
 
@@ -75,15 +75,18 @@ def test_one_run_at_a_time_and_stop(models):
     assert status["state"] == "stopped" and 1 <= len(status["epochs"]) < 30
 
 
-@pytest.mark.parametrize("body, match", [
-    ({"epochs": 0}, r"epochs must be an integer in [1, 30], got 0"),
-    ({"train_subset": 10}, r"train_subset must be an integer in [100, 60000], got 10"),
-    ({"lr": -1}, "lr must be a number in (0, 1]"),
-    ({"model": "conv(6,5)-relu-linear"}, "insert 'flatten' before it"),
-    ({"model": 7}, "model must be a spec text"),
-    ({"model": "flatten-linear(2000)-relu-linear"}, "the page trains at most 1,000,000"),
-    ({"optimizer": "sgd"}, "unknown field(s) optimizer"),
-])
+@pytest.mark.parametrize(
+    "body, match",
+    [
+        ({"epochs": 0}, r"epochs must be an integer in [1, 30], got 0"),
+        ({"train_subset": 10}, r"train_subset must be an integer in [100, 60000], got 10"),
+        ({"lr": -1}, "lr must be a number in (0, 1]"),
+        ({"model": "conv(6,5)-relu-linear"}, "insert 'flatten' before it"),
+        ({"model": 7}, "model must be a spec text"),
+        ({"model": "flatten-linear(2000)-relu-linear"}, "the page trains at most 1,000,000"),
+        ({"optimizer": "sgd"}, "unknown field(s) optimizer"),
+    ],
+)
 def test_bad_options_are_422(models, body, match):
     response = client_for(models, TrainingJob(data=toy_dataset())).post("/api/train", json=body)
     assert response.status_code == 422 and match in response.json()["error"], response.text

@@ -37,8 +37,10 @@ print("quick mode" if QUICK else "full mode")
 ex = explain.conv1d_steps([1, 2, 2, -1, 3], [1, -1, 1], bias=-2, stride=1, padding=1)
 print("padded input      ", ex["padded"])
 for i, window in enumerate(ex["windows"]):
-    print(f"y[{i}]: window {window}  w.x = {ex['dots'][i]:+.0f}  + b = {ex['pre_activations'][i]:+.0f}"
-          f"  relu -> {ex['outputs'][i]:.0f}")
+    print(
+        f"y[{i}]: window {window}  w.x = {ex['dots'][i]:+.0f}  + b = {ex['pre_activations'][i]:+.0f}"
+        f"  relu -> {ex['outputs'][i]:.0f}"
+    )
 print("output            ", ex["outputs"])
 
 # %% [markdown]
@@ -49,10 +51,14 @@ print("output            ", ex["outputs"])
 conv = reference.Conv1d(1, 1, kernel_size=3, padding=1)
 conv.params["weight"][:] = [[[1, -1, 1]]]
 conv.params["bias"][:] = -2
-x1 = np.array([[[1.0, 2, 2, -1, 3]]])                       # (N, C, W) = (1, 1, 5)
+x1 = np.array([[[1.0, 2, 2, -1, 3]]])  # (N, C, W) = (1, 1, 5)
 z_ref = conv.forward(x1)
-z_torch = torch.nn.functional.conv1d(torch.tensor(x1), torch.tensor([[[1.0, -1, 1]]], dtype=torch.float64),
-                                     torch.tensor([-2.0], dtype=torch.float64), padding=1)
+z_torch = torch.nn.functional.conv1d(
+    torch.tensor(x1),
+    torch.tensor([[[1.0, -1, 1]]], dtype=torch.float64),
+    torch.tensor([-2.0], dtype=torch.float64),
+    padding=1,
+)
 print("reference:", z_ref.ravel(), " torch:", z_torch.numpy().ravel())
 assert np.allclose(z_ref, z_torch.numpy()) and z_ref.ravel().tolist() == [-1, -1, -3, 4, -6]
 
@@ -101,12 +107,12 @@ print(f"tying saves a factor H x W = {acc['tied_reduction']:.0f} in weights")
 
 # %%
 rng = np.random.default_rng(0)
-x = rng.integers(-2, 3, size=(1, 3, 6, 6)).astype(float)     # (N, C, H, W)
+x = rng.integers(-2, 3, size=(1, 3, 6, 6)).astype(float)  # (N, C, H, W)
 conv2 = reference.Conv2d(3, 2, kernel_size=3)
 z = conv2.forward(x)
 print("output shape (N, D, H, W):", z.shape)
-o, i, j = 1, 2, 3                                            # filter 1, output row 2, column 3
-patch = x[0, :, i:i + 3, j:j + 3]                             # (3, 3, 3): every channel
+o, i, j = 1, 2, 3  # filter 1, output row 2, column 3
+patch = x[0, :, i : i + 3, j : j + 3]  # (3, 3, 3): every channel
 by_hand = (conv2.params["weight"][o] * patch).sum() + conv2.params["bias"][o]
 print(f"z[0, {o}, {i}, {j}] = {z[0, o, i, j]:.6f}, by hand {by_hand:.6f}")
 assert np.isclose(z[0, o, i, j], by_hand)
@@ -149,7 +155,7 @@ print(np.array(pool["output"]))
 
 # %%
 mp = reference.MaxPool2d(2)
-xin = np.array(pool["input"])[None, None]                   # (1, 1, 6, 6)
+xin = np.array(pool["input"])[None, None]  # (1, 1, 6, 6)
 mp.forward(xin)
 print(mp.backward(np.ones((1, 1, 3, 3)))[0, 0])
 
@@ -201,7 +207,7 @@ worst = 0.0
 for p in glass.parameters():
     diff = np.abs(p.grad - torch_grads[p.name].grad.numpy()).max()
     worst = max(worst, diff)
-    print(f"{p.name:<10} {str(p.data.shape):<16} {diff:>18.2e}")
+    print(f"{p.name:<10} {p.data.shape!s:<16} {diff:>18.2e}")
 assert worst < 1e-10, worst
 
 # %% [markdown]

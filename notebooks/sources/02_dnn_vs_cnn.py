@@ -43,15 +43,31 @@ MNIST_DIR = None if QUICK else find_mnist()
 if MNIST_DIR:
     data = load_dataset("mnist", data_dir=MNIST_DIR)
     print(f"MNIST from {MNIST_DIR}")
-    S = dict(seeds=3, epochs=3, train_subset=10_000, optimizers=("sgd", "adam", "rmsprop", "adagrad", "adadelta"),
-             cnn_subset=20_000, cnn_epochs=2, eval_examples=2000)
+    S = dict(
+        seeds=3,
+        epochs=3,
+        train_subset=10_000,
+        optimizers=("sgd", "adam", "rmsprop", "adagrad", "adadelta"),
+        cnn_subset=20_000,
+        cnn_epochs=2,
+        eval_examples=2000,
+    )
 else:
     data = load_dataset("digits")
-    print("quick mode: scikit-learn's 8x8 digits instead of MNIST" if QUICK else
-          "MNIST not found (set CNNLAB_MNIST_DIR): falling back to scikit-learn's 8x8 digits")
-    S = dict(seeds=2 if QUICK else 3, epochs=5 if QUICK else 20, train_subset=None,
-             optimizers=("sgd", "adam", "rmsprop") if QUICK else ("sgd", "adam", "rmsprop", "adagrad", "adadelta"),
-             cnn_subset=None, cnn_epochs=10 if QUICK else 20, eval_examples=360)
+    print(
+        "quick mode: scikit-learn's 8x8 digits instead of MNIST"
+        if QUICK
+        else "MNIST not found (set CNNLAB_MNIST_DIR): falling back to scikit-learn's 8x8 digits"
+    )
+    S = dict(
+        seeds=2 if QUICK else 3,
+        epochs=5 if QUICK else 20,
+        train_subset=None,
+        optimizers=("sgd", "adam", "rmsprop") if QUICK else ("sgd", "adam", "rmsprop", "adagrad", "adadelta"),
+        cnn_subset=None,
+        cnn_epochs=10 if QUICK else 20,
+        eval_examples=360,
+    )
 print(data)
 
 # %%
@@ -73,9 +89,17 @@ plt.show()
 print(summarize("mlp", data.input_shape, num_classes=data.num_classes).to_text())
 
 # %%
-optimizers = compare(CompareConfig(dataset=data.name, models=("mlp",), optimizers=S["optimizers"],
-                                   seeds=S["seeds"], epochs=S["epochs"], train_subset=S["train_subset"]),
-                     data=data)
+optimizers = compare(
+    CompareConfig(
+        dataset=data.name,
+        models=("mlp",),
+        optimizers=S["optimizers"],
+        seeds=S["seeds"],
+        epochs=S["epochs"],
+        train_subset=S["train_subset"],
+    ),
+    data=data,
+)
 print("\n".join(optimizers.lines()))
 
 # %%
@@ -113,9 +137,18 @@ print(summarize("cnn", data.input_shape, num_classes=data.num_classes).to_text()
 # images (augmentation) and tests all of them on shifted test images:
 
 # %%
-result = compare(CompareConfig(dataset=data.name, models=("mlp", "cnn"), seeds=S["seeds"], epochs=S["cnn_epochs"],
-                               train_subset=S["cnn_subset"], translation=True, eval_examples=S["eval_examples"]),
-                 data=data)
+result = compare(
+    CompareConfig(
+        dataset=data.name,
+        models=("mlp", "cnn"),
+        seeds=S["seeds"],
+        epochs=S["cnn_epochs"],
+        train_subset=S["cnn_subset"],
+        translation=True,
+        eval_examples=S["eval_examples"],
+    ),
+    data=data,
+)
 print("\n".join(result.lines()))
 
 # %%

@@ -26,7 +26,7 @@ from PIL import Image
 
 import cnnlab
 from cnnlab.data import load_image, read_grey, shift
-from cnnlab.web.models import DEFAULT_RUNS   # the package's shipped run folders
+from cnnlab.web.models import DEFAULT_RUNS  # the package's shipped run folders
 
 QUICK = os.environ.get("CNNLAB_QUICK") == "1"  # the test suite sets it: same code, smaller sizes
 DIGITS = Path("digits")
@@ -44,8 +44,10 @@ print(f"{len(files)} images in {DIGITS}/:", ", ".join(p.name for p in files))
 models = {"dense": cnnlab.load(DEFAULT_RUNS["mlp"]), "CNN": cnnlab.load(DEFAULT_RUNS["cnn"])}
 for name, model in models.items():
     cfg = model.config
-    print(f"{name:<6} {cfg['spec']}\n       {model.net.num_params:,} parameters, "
-          f"MNIST test accuracy {cfg['test_accuracy']:.2%}")
+    print(
+        f"{name:<6} {cfg['spec']}\n       {model.net.num_params:,} parameters, "
+        f"MNIST test accuracy {cfg['test_accuracy']:.2%}"
+    )
 
 # %% [markdown]
 # ## Preprocessing, step by step
@@ -55,10 +57,9 @@ for name, model in models.items():
 # made white on black, cropped, scaled to 20 px, centre of mass at the centre.
 
 # %%
-raw = [read_grey(p) for p in files]                               # (H, W) grey levels in [0, 1]
-naive = [np.asarray(Image.fromarray((255 * r).astype(np.uint8)).resize((28, 28)), dtype=np.float32) / 255
-         for r in raw]
-pre = np.stack([load_image(p) for p in files])                     # (N, 28, 28), MNIST-like
+raw = [read_grey(p) for p in files]  # (H, W) grey levels in [0, 1]
+naive = [np.asarray(Image.fromarray((255 * r).astype(np.uint8)).resize((28, 28)), dtype=np.float32) / 255 for r in raw]
+pre = np.stack([load_image(p) for p in files])  # (N, 28, 28), MNIST-like
 
 fig, axes = plt.subplots(3, len(files), figsize=(1.3 * len(files), 4.2), squeeze=False)
 for j, p in enumerate(files):
@@ -76,7 +77,7 @@ plt.show()
 # preprocessing:
 
 # %%
-x_pre = torch.tensor(pre).unsqueeze(1)                             # (N, 1, 28, 28)
+x_pre = torch.tensor(pre).unsqueeze(1)  # (N, 1, 28, 28)
 x_naive = torch.tensor(np.stack(naive)).unsqueeze(1)
 proba = {name: m.predict_proba(x_pre).numpy() for name, m in models.items()}
 proba_naive = {name: m.predict_proba(x_naive).numpy() for name, m in models.items()}
@@ -118,7 +119,7 @@ plt.show()
 # weights, then pooling), while each weight of the dense network belongs to one pixel.
 
 # %%
-shifts = range(0, 5 if QUICK else 7)
+shifts = range(5 if QUICK else 7)
 x_known = x_pre[known]
 print(f"{'shift (px)':>10}  " + "  ".join(f"{name + ' P(true)':>14}" for name in models))
 curves = {name: [] for name in models}

@@ -42,16 +42,32 @@ MNIST_DIR = None if QUICK else find_mnist()
 if MNIST_DIR:
     source = load_dataset("mnist", data_dir=MNIST_DIR)
     print(f"MNIST from {MNIST_DIR}")
-    config = TransferConfig(source="mnist", data_dir=MNIST_DIR, n_per_class=(5, 20, 100), seeds=3,
-                            targets=("digits", "fashion-mnist", "kmnist"), pretrain_epochs=2,
-                            pretrain_subset=10_000, eval_examples=1000)
+    config = TransferConfig(
+        source="mnist",
+        data_dir=MNIST_DIR,
+        n_per_class=(5, 20, 100),
+        seeds=3,
+        targets=("digits", "fashion-mnist", "kmnist"),
+        pretrain_epochs=2,
+        pretrain_subset=10_000,
+        eval_examples=1000,
+    )
 else:
     source = load_dataset("digits")
-    print("quick mode: scikit-learn's 8x8 digits instead of MNIST" if QUICK else
-          "MNIST not found (set CNNLAB_MNIST_DIR): falling back to scikit-learn's 8x8 digits")
-    config = TransferConfig(source="digits", n_per_class=(5, 20) if QUICK else (5, 20, 100),
-                            seeds=2 if QUICK else 3, targets=(), pretrain_epochs=10 if QUICK else 20,
-                            min_steps=40 if QUICK else 150, eval_examples=300)
+    print(
+        "quick mode: scikit-learn's 8x8 digits instead of MNIST"
+        if QUICK
+        else "MNIST not found (set CNNLAB_MNIST_DIR): falling back to scikit-learn's 8x8 digits"
+    )
+    config = TransferConfig(
+        source="digits",
+        n_per_class=(5, 20) if QUICK else (5, 20, 100),
+        seeds=2 if QUICK else 3,
+        targets=(),
+        pretrain_epochs=10 if QUICK else 20,
+        min_steps=40 if QUICK else 150,
+        eval_examples=300,
+    )
 print(config)
 
 # %% [markdown]

@@ -32,10 +32,23 @@ from cnnlab.physics.phases import TcConfig, run_tc
 from cnnlab.physics.rg import run_rg
 
 QUICK = os.environ.get("CNNLAB_QUICK") == "1"  # the test suite sets it: same code, smaller sizes
-MC = dict(L=16, sweeps=300, temperatures=np.linspace(1.5, 3.5, 9)) if QUICK else \
-     dict(L=32, sweeps=2000, temperatures=np.linspace(1.5, 3.5, 21))
-TC_CONFIG = TcConfig(sizes=[8, 16], temperatures=np.round(np.arange(1.0, 3.51, 0.1), 2).tolist(), samples=64,
-                     epochs=15, batch_size=32, bootstrap=50) if QUICK else TcConfig()  # default: L = 16, 32; 256 per T
+MC = (
+    dict(L=16, sweeps=300, temperatures=np.linspace(1.5, 3.5, 9))
+    if QUICK
+    else dict(L=32, sweeps=2000, temperatures=np.linspace(1.5, 3.5, 21))
+)
+TC_CONFIG = (
+    TcConfig(
+        sizes=[8, 16],
+        temperatures=np.round(np.arange(1.0, 3.51, 0.1), 2).tolist(),
+        samples=64,
+        epochs=15,
+        batch_size=32,
+        bootstrap=50,
+    )
+    if QUICK
+    else TcConfig()
+)  # default: L = 16, 32; 256 per T
 RG = dict(L=32, samples=32, steps=3) if QUICK else dict(L=128, samples=64, steps=5)
 print(f"Tc (exact) = {TC:.6f}", "(quick mode)" if QUICK else "")
 
@@ -58,20 +71,31 @@ rows = sim.observables()
 print(f"L = {MC['L']}, {sim.config.chains} chains x {MC['sweeps']} sweeps per temperature")
 print(f"{'T':>5} {'energy/spin':>18} {'Onsager':>9} {'|m|':>16} {'Yang':>7} {'tau_int(|m|)':>13}")
 for r in rows:
-    print(f"{r['T']:>5.2f} {r['energy_per_spin']:>10.4f} ± {r['energy_per_spin_error']:.4f} "
-          f"{float(onsager_energy(r['T'])):>9.4f} {r['abs_magnetization']:>8.4f} ± {r['abs_magnetization_error']:.4f} "
-          f"{float(yang_magnetization(r['T'])):>7.4f} {r['tau_int_abs_magnetization']:>13.1f}")
+    print(
+        f"{r['T']:>5.2f} {r['energy_per_spin']:>10.4f} ± {r['energy_per_spin_error']:.4f} "
+        f"{float(onsager_energy(r['T'])):>9.4f} {r['abs_magnetization']:>8.4f} ± {r['abs_magnetization_error']:.4f} "
+        f"{float(yang_magnetization(r['T'])):>7.4f} {r['tau_int_abs_magnetization']:>13.1f}"
+    )
 
 # %%
 T = np.array([r["T"] for r in rows])
 fine = np.linspace(1.2, 3.6, 300)
 fig, axes = plt.subplots(1, 3, figsize=(11, 3))
-panels = [("energy_per_spin", "energy per spin", onsager_energy(fine)),
-          ("abs_magnetization", "|m|", yang_magnetization(fine)),
-          ("specific_heat", "specific heat C", None)]
+panels = [
+    ("energy_per_spin", "energy per spin", onsager_energy(fine)),
+    ("abs_magnetization", "|m|", yang_magnetization(fine)),
+    ("specific_heat", "specific heat C", None),
+]
 for ax, (key, label, exact) in zip(axes, panels):
-    ax.errorbar(T, [r[key] for r in rows], yerr=[r[key + "_error"] for r in rows], fmt="o", ms=4,
-                capsize=2, label=f"Monte Carlo, L = {MC['L']}")
+    ax.errorbar(
+        T,
+        [r[key] for r in rows],
+        yerr=[r[key + "_error"] for r in rows],
+        fmt="o",
+        ms=4,
+        capsize=2,
+        label=f"Monte Carlo, L = {MC['L']}",
+    )
     if exact is not None:
         ax.plot(fine, exact, "k-", lw=1, label="exact, L = ∞")
     ax.axvline(TC, color="gray", ls=":")
@@ -98,10 +122,14 @@ tc = run_tc(TC_CONFIG)
 d = tc.to_dict()
 print(f"CNN: {TC_CONFIG.model}")
 for L, r in tc.per_size.items():
-    print(f"L = {L:>3}: Tc(L) CNN {r['cnn']['tc']:.3f} ± {r['cnn']['tc_error']:.3f}   dense {r['dense']['tc']:.3f}   "
-          f"accuracy in 2.0 <= T <= 2.5: CNN {r['cnn']['accuracy_critical']:.1%}, dense {r['dense']['accuracy_critical']:.1%}")
-print(f"extrapolated Tc(L -> inf) = {tc.tc_estimate:.3f} ± {tc.tc_error:.3f}   exact {TC:.3f}   "
-      f"(relative error {d['relative_error']:.1%})")
+    print(
+        f"L = {L:>3}: Tc(L) CNN {r['cnn']['tc']:.3f} ± {r['cnn']['tc_error']:.3f}   dense {r['dense']['tc']:.3f}   "
+        f"accuracy in 2.0 <= T <= 2.5: CNN {r['cnn']['accuracy_critical']:.1%}, dense {r['dense']['accuracy_critical']:.1%}"
+    )
+print(
+    f"extrapolated Tc(L -> inf) = {tc.tc_estimate:.3f} ± {tc.tc_error:.3f}   exact {TC:.3f}   "
+    f"(relative error {d['relative_error']:.1%})"
+)
 
 # %%
 fig, (ax, ax_fit) = plt.subplots(1, 2, figsize=(10, 3.4))
@@ -115,8 +143,14 @@ ax.axvspan(TC_CONFIG.train_below, TC_CONFIG.train_above, color="gray", alpha=0.1
 ax.set(xlabel="T", ylabel="P(ordered)")
 ax.legend(fontsize=7)
 sizes = np.array(list(tc.per_size))
-ax_fit.errorbar(1 / sizes, [tc.per_size[L]["cnn"]["tc"] for L in sizes],
-                yerr=[tc.per_size[L]["cnn"]["tc_error"] for L in sizes], fmt="o", capsize=3, label="Tc(L), CNN")
+ax_fit.errorbar(
+    1 / sizes,
+    [tc.per_size[L]["cnn"]["tc"] for L in sizes],
+    yerr=[tc.per_size[L]["cnn"]["tc_error"] for L in sizes],
+    fmt="o",
+    capsize=3,
+    label="Tc(L), CNN",
+)
 if len(sizes) >= 2:
     xs = np.linspace(0, 1 / sizes.min(), 50)
     ax_fit.plot(xs, tc.tc_estimate + tc.tc_fit_slope * xs, "-", label="Tc + a/L")

@@ -14,4 +14,5 @@ def load(run_dir, weights: str = "model.safetensors"):
     See :func:`cnnlab.train.runs.load`; imported lazily so that ``import cnnlab`` stays light.
     """
     from cnnlab.train.runs import load as _load
+
     return _load(run_dir, weights)

@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -35,8 +35,15 @@ def _module(layer: S.Layer, in_shape: tuple[int, ...]) -> nn.Module:
     dims = len(in_shape) - 1
     if isinstance(layer, S.Conv):
         conv = nn.Conv1d if dims == 1 else nn.Conv2d
-        return conv(in_shape[0], layer.out_channels, layer.kernel_size, stride=layer.stride,
-                    padding=layer.padding, padding_mode=layer.padding_mode, bias=layer.bias)
+        return conv(
+            in_shape[0],
+            layer.out_channels,
+            layer.kernel_size,
+            stride=layer.stride,
+            padding=layer.padding,
+            padding_mode=layer.padding_mode,
+            bias=layer.bias,
+        )
     if isinstance(layer, S.MaxPool):
         pool = nn.MaxPool1d if dims == 1 else nn.MaxPool2d
         return pool(layer.kernel_size, stride=layer.step, padding=layer.padding)
@@ -49,8 +56,13 @@ def _module(layer: S.Layer, in_shape: tuple[int, ...]) -> nn.Module:
         return nn.Linear(in_shape[0], layer.out_features, bias=layer.bias)
     if isinstance(layer, S.Dropout):
         return nn.Dropout(layer.p)
-    simple = {S.GlobalAvgPool: GlobalAvgPool, S.Flatten: nn.Flatten, S.ReLU: nn.ReLU,
-              S.Tanh: nn.Tanh, S.Sigmoid: nn.Sigmoid}
+    simple = {
+        S.GlobalAvgPool: GlobalAvgPool,
+        S.Flatten: nn.Flatten,
+        S.ReLU: nn.ReLU,
+        S.Tanh: nn.Tanh,
+        S.Sigmoid: nn.Sigmoid,
+    }
     if type(layer) in simple:
         return simple[type(layer)]()
     if isinstance(layer, S.Softmax):
@@ -87,8 +99,10 @@ class Network(nn.Sequential):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != len(self.input_shape) + 1 or tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"input must have shape (N, {', '.join(map(str, self.input_shape))}) "
-                             f"for this network, got {tuple(x.shape)}")
+            raise ValueError(
+                f"input must have shape (N, {', '.join(map(str, self.input_shape))}) "
+                f"for this network, got {tuple(x.shape)}"
+            )
         return super().forward(x)
 
     def logits_model(self) -> nn.Module:
@@ -106,7 +120,9 @@ class Network(nn.Sequential):
         return outs
 
 
-def build(model: S.Spec, input_shape: Sequence[int], num_classes: int | None = None, seed: int | None = None) -> Network:
+def build(
+    model: S.Spec, input_shape: Sequence[int], num_classes: int | None = None, seed: int | None = None
+) -> Network:
     """Build the PyTorch network of a spec (preset name, text or list of layers).
 
     Args:
@@ -128,8 +144,11 @@ def build(model: S.Spec, input_shape: Sequence[int], num_classes: int | None = N
 
 def to_numpy_state(net: nn.Module) -> dict[str, np.ndarray]:
     """Parameters and buffers as float64 NumPy arrays (for the reference), keyed like ``state_dict``."""
-    return {k: v.detach().cpu().double().numpy().copy() for k, v in net.state_dict().items()
-            if not k.endswith("num_batches_tracked")}
+    return {
+        k: v.detach().cpu().double().numpy().copy()
+        for k, v in net.state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    }
 
 
 def load_numpy_state(net: nn.Module, state: dict[str, np.ndarray]) -> None:
@@ -142,5 +161,7 @@ def load_numpy_state(net: nn.Module, state: dict[str, np.ndarray]) -> None:
     with torch.no_grad():
         for key, value in state.items():
             if tuple(own[key].shape) != tuple(np.shape(value)):
-                raise ValueError(f"{key}: shape {tuple(np.shape(value))} does not match the network's {tuple(own[key].shape)}")
+                raise ValueError(
+                    f"{key}: shape {tuple(np.shape(value))} does not match the network's {tuple(own[key].shape)}"
+                )
             own[key].copy_(torch.as_tensor(np.asarray(value)))

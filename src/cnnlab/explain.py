@@ -10,14 +10,18 @@ Example:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from cnnlab.shapes import conv_output_size, conv_param_counts
 
-ACTIVATIONS = {"relu": lambda z: np.maximum(z, 0.0), "identity": lambda z: z, "tanh": np.tanh,
-               "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z))}
+ACTIVATIONS = {
+    "relu": lambda z: np.maximum(z, 0.0),
+    "identity": lambda z: z,
+    "tanh": np.tanh,
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+}
 
 
 def _pad(x: np.ndarray, padding: int, mode: str) -> np.ndarray:
@@ -27,8 +31,15 @@ def _pad(x: np.ndarray, padding: int, mode: str) -> np.ndarray:
     return np.pad(x, padding, mode=numpy_mode[mode])
 
 
-def conv1d_steps(x: Sequence[float], weight: Sequence[float], bias: float = 0.0, stride: int = 1,
-                 padding: int = 0, padding_mode: str = "zeros", activation: str = "relu") -> dict:
+def conv1d_steps(
+    x: Sequence[float],
+    weight: Sequence[float],
+    bias: float = 0.0,
+    stride: int = 1,
+    padding: int = 0,
+    padding_mode: str = "zeros",
+    activation: str = "relu",
+) -> dict:
     """One-channel 1-D convolution, every intermediate value (padded input, windows, dots, ...).
 
     Args:
@@ -48,15 +59,26 @@ def conv1d_steps(x: Sequence[float], weight: Sequence[float], bias: float = 0.0,
     windows = np.lib.stride_tricks.sliding_window_view(padded, len(w))[::stride][:width]
     dots = windows @ w
     pre = dots + bias
-    return {"input": x.tolist(), "weight": w.tolist(), "bias": float(bias), "stride": stride,
-            "padding": padding, "padding_mode": padding_mode, "activation": activation,
-            "output_width": width, "padded": padded.tolist(), "windows": windows.tolist(),
-            "dots": dots.tolist(), "pre_activations": pre.tolist(),
-            "outputs": ACTIVATIONS[activation](pre).tolist()}
+    return {
+        "input": x.tolist(),
+        "weight": w.tolist(),
+        "bias": float(bias),
+        "stride": stride,
+        "padding": padding,
+        "padding_mode": padding_mode,
+        "activation": activation,
+        "output_width": width,
+        "padded": padded.tolist(),
+        "windows": windows.tolist(),
+        "dots": dots.tolist(),
+        "pre_activations": pre.tolist(),
+        "outputs": ACTIVATIONS[activation](pre).tolist(),
+    }
 
 
-def conv2d_accounting(in_shape: Sequence[int] = (3, 6, 6), out_channels: int = 2, kernel_size: int = 3,
-                      stride: int = 1, padding: int = 0) -> dict:
+def conv2d_accounting(
+    in_shape: Sequence[int] = (3, 6, 6), out_channels: int = 2, kernel_size: int = 3, stride: int = 1, padding: int = 0
+) -> dict:
     """Shapes and parameter accounting of a 2-D conv layer (default: the lecture's 6x6x3 example).
 
     Example:
@@ -71,17 +93,28 @@ def conv2d_accounting(in_shape: Sequence[int] = (3, 6, 6), out_channels: int = 2
     filter_size = c * kernel_size * kernel_size
     n_out = out_channels * out_h * out_w
     return {
-        "input_shape": [c, h, w], "out_channels": out_channels, "kernel_size": kernel_size, "stride": stride,
-        "padding": padding, "output_shape": [out_channels, out_h, out_w], "filter_shape": [c, kernel_size, kernel_size],
-        "weights_per_filter": filter_size, "conv": counts.conv, "conv_formula": f"{out_channels} x ({filter_size} + 1)",
-        "locally_connected": counts.locally_connected, "locally_connected_weights": n_out * filter_size,
+        "input_shape": [c, h, w],
+        "out_channels": out_channels,
+        "kernel_size": kernel_size,
+        "stride": stride,
+        "padding": padding,
+        "output_shape": [out_channels, out_h, out_w],
+        "filter_shape": [c, kernel_size, kernel_size],
+        "weights_per_filter": filter_size,
+        "conv": counts.conv,
+        "conv_formula": f"{out_channels} x ({filter_size} + 1)",
+        "locally_connected": counts.locally_connected,
+        "locally_connected_weights": n_out * filter_size,
         "locally_connected_formula": f"{out_h * out_w} positions x {out_channels} filters x {filter_size} weights + {n_out} biases",
-        "dense": counts.dense, "dense_formula": f"{c * h * w} inputs x {n_out} outputs + {n_out} biases",
+        "dense": counts.dense,
+        "dense_formula": f"{c * h * w} inputs x {n_out} outputs + {n_out} biases",
         "tied_reduction": (n_out * filter_size) / (out_channels * filter_size),
     }
 
 
-def maxpool2d_steps(x: Sequence[Sequence[float]] | None = None, kernel_size: int = 2, stride: int | None = None) -> dict:
+def maxpool2d_steps(
+    x: Sequence[Sequence[float]] | None = None, kernel_size: int = 2, stride: int | None = None
+) -> dict:
     """2-D max pooling of one channel: each window and the value it keeps.
 
     Example:
@@ -90,14 +123,28 @@ def maxpool2d_steps(x: Sequence[Sequence[float]] | None = None, kernel_size: int
         [[4.0, 5.0], [6.0, 3.0]]
     """
     if x is None:
-        x = [[1, 3, 2, 0, 1, 2], [4, 2, 1, 5, 0, 3], [0, 1, 3, 2, 4, 1],
-             [2, 6, 1, 1, 0, 2], [5, 0, 2, 3, 1, 1], [1, 2, 4, 0, 2, 6]]
+        x = [
+            [1, 3, 2, 0, 1, 2],
+            [4, 2, 1, 5, 0, 3],
+            [0, 1, 3, 2, 4, 1],
+            [2, 6, 1, 1, 0, 2],
+            [5, 0, 2, 3, 1, 1],
+            [1, 2, 4, 0, 2, 6],
+        ]
     x = np.asarray(x, dtype=float)
     if x.ndim != 2:
         raise ValueError(f"input must be a 2-D grid of numbers, got shape {x.shape}")
     stride = kernel_size if stride is None else stride
     out_h = conv_output_size(x.shape[0], kernel_size, stride)
     out_w = conv_output_size(x.shape[1], kernel_size, stride)
-    windows = np.lib.stride_tricks.sliding_window_view(x, (kernel_size, kernel_size))[::stride, ::stride][:out_h, :out_w]
-    return {"input": x.tolist(), "kernel_size": kernel_size, "stride": stride, "output_shape": [out_h, out_w],
-            "windows": windows.tolist(), "output": windows.max(axis=(-1, -2)).tolist()}
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kernel_size, kernel_size))[::stride, ::stride][
+        :out_h, :out_w
+    ]
+    return {
+        "input": x.tolist(),
+        "kernel_size": kernel_size,
+        "stride": stride,
+        "output_shape": [out_h, out_w],
+        "windows": windows.tolist(),
+        "output": windows.max(axis=(-1, -2)).tolist(),
+    }

@@ -65,7 +65,12 @@ class Exported:
     examples: int
 
     def to_dict(self) -> dict:
-        return {"path": str(self.path), "format": self.format, "max_abs_diff": self.max_abs_diff, "examples": self.examples}
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "max_abs_diff": self.max_abs_diff,
+            "examples": self.examples,
+        }
 
 
 class Deployed(nn.Module):
@@ -87,8 +92,9 @@ class Deployed(nn.Module):
         return self.layers((x - self.mean) / self.std)
 
 
-def export(run_dir: str | Path, format: str = "onnx", out: str | Path | None = None,
-           inputs: torch.Tensor | None = None) -> Exported:
+def export(
+    run_dir: str | Path, format: str = "onnx", out: str | Path | None = None, inputs: torch.Tensor | None = None
+) -> Exported:
     """Write the run's model as ``format`` and check it against PyTorch.
 
     Args:
@@ -112,12 +118,21 @@ def export(run_dir: str | Path, format: str = "onnx", out: str | Path | None = N
         inputs = torch.rand(16, *shape, generator=torch.Generator().manual_seed(0))
     inputs = torch.as_tensor(inputs, dtype=torch.float32)
     if inputs.dim() != len(shape) + 1 or tuple(inputs.shape[1:]) != shape or len(inputs) < 2:
-        raise ValueError(f"inputs must have shape (N, {', '.join(map(str, shape))}) with N >= 2, got {tuple(inputs.shape)}")
+        raise ValueError(
+            f"inputs must have shape (N, {', '.join(map(str, shape))}) with N >= 2, got {tuple(inputs.shape)}"
+        )
     with torch.inference_mode():
         expected = deployed(inputs)
     example = inputs[:1]  # export with batch 1, check with N: the batch dimension must really be free
-    meta = json.dumps({"classes": model.classes, "spec": model.config["spec"], "input_shape": list(shape),
-                       "output": "logits", "normalization": "built in"})
+    meta = json.dumps(
+        {
+            "classes": model.classes,
+            "spec": model.config["spec"],
+            "input_shape": list(shape),
+            "output": "logits",
+            "normalization": "built in",
+        }
+    )
     path = Path(out) if out is not None else Path(run_dir) / f"model{SUFFIXES[format]}"
     diffs = []
 
@@ -130,8 +145,10 @@ def export(run_dir: str | Path, format: str = "onnx", out: str | Path | None = N
             got = _run_torchscript(tmp, inputs)
         diff = (got - expected).abs().max().item()
         if not diff <= TOLERANCE * max(1.0, expected.abs().max().item()):
-            raise ExportCheckError(f"{format} export of {run_dir} differs from PyTorch by {diff:.3g} on "
-                                   f"{len(inputs)} inputs (tolerance {TOLERANCE:g} x max(1, max |logit|)); nothing written")
+            raise ExportCheckError(
+                f"{format} export of {run_dir} differs from PyTorch by {diff:.3g} on "
+                f"{len(inputs)} inputs (tolerance {TOLERANCE:g} x max(1, max |logit|)); nothing written"
+            )
         diffs.append(diff)
 
     atomic_write(path, write)
@@ -143,19 +160,29 @@ def _require_onnx() -> None:
         try:
             __import__(name)
         except ModuleNotFoundError:
-            raise ModuleNotFoundError(f"ONNX export needs the {name} package: pip install onnx onnxruntime "
-                                      "(or pip install 'cnnlab[export]')", name=name) from None
+            raise ModuleNotFoundError(
+                f"ONNX export needs the {name} package: pip install onnx onnxruntime (or pip install 'cnnlab[export]')",
+                name=name,
+            ) from None
 
 
 def _write_onnx(module: nn.Module, example: torch.Tensor, path: str, meta: str) -> None:
     import onnx
+
     with warnings.catch_warnings():
         # torch >= 2.9 marks the TorchScript-based exporter deprecated; the newer one needs onnxscript
         # and takes seconds for what this one does in milliseconds, with the same graph for these layers.
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(module, (example,), path, dynamo=False, opset_version=ONNX_OPSET,
-                          input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        torch.onnx.export(
+            module,
+            (example,),
+            path,
+            dynamo=False,
+            opset_version=ONNX_OPSET,
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        )
     proto = onnx.load(path)
     proto.metadata_props.add(key="cnnlab", value=meta)
     onnx.checker.check_model(proto)
@@ -164,6 +191,7 @@ def _write_onnx(module: nn.Module, example: torch.Tensor, path: str, meta: str) 
 
 def _run_onnx(path: str, inputs: torch.Tensor) -> torch.Tensor:
     import onnxruntime
+
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     (logits,) = session.run(["logits"], {"input": inputs.numpy()})
     return torch.from_numpy(logits)

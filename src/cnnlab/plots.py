@@ -5,14 +5,16 @@ The core never imports this module at import time; functions here take plain dat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 def _pyplot():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -43,13 +45,27 @@ def confusion_matrix(matrix, classes: Sequence[str], path: str | Path, title: st
     n = len(classes)
     fig, ax = plt.subplots(figsize=(1.0 + 0.5 * n, 0.8 + 0.5 * n))
     ax.imshow(matrix, cmap="Blues")
-    ax.set(xticks=range(n), yticks=range(n), xticklabels=classes, yticklabels=classes,
-           xlabel="predicted", ylabel="true", title=title)
+    ax.set(
+        xticks=range(n),
+        yticks=range(n),
+        xticklabels=classes,
+        yticklabels=classes,
+        xlabel="predicted",
+        ylabel="true",
+        title=title,
+    )
     high = matrix.max() / 2 if matrix.size else 0
     for i in range(n):
         for j in range(n):
-            ax.text(j, i, int(matrix[i][j]), ha="center", va="center", fontsize=7,
-                    color="white" if matrix[i][j] > high else "black")
+            ax.text(
+                j,
+                i,
+                int(matrix[i][j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if matrix[i][j] > high else "black",
+            )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

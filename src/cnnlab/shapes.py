@@ -19,16 +19,16 @@ checks, the NumPy reference, ``cnnlab summary``, the web calculator) calls these
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 __all__ = [
-    "conv_output_size",
     "ParamCounts",
-    "conv_param_counts",
     "ReceptiveField",
-    "receptive_field_step",
     "as_tuple",
+    "conv_output_size",
+    "conv_param_counts",
+    "receptive_field_step",
 ]
 
 
@@ -83,8 +83,13 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
         ...
         ValueError: (W - F + 2P)/S = (28 - 5 + 2*0)/2 = 11.5 is not an integer; choose kernel_size=4 (gives 13) or stride=1 (gives 24)
     """
-    for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
-                             ("padding", padding, 0), ("dilation", dilation, 1)):
+    for name, value, low in (
+        ("size", size, 1),
+        ("kernel_size", kernel_size, 1),
+        ("stride", stride, 1),
+        ("padding", padding, 0),
+        ("dilation", dilation, 1),
+    ):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     span = dilation * (kernel_size - 1) + 1
@@ -216,7 +221,7 @@ class ReceptiveField:
     start: tuple[float, ...]
 
     @classmethod
-    def input(cls, dims: int) -> "ReceptiveField":
+    def input(cls, dims: int) -> ReceptiveField:
         """The input layer: every pixel sees itself."""
         return cls(size=(1,) * dims, jump=(1,) * dims, start=(0.0,) * dims)
 
@@ -231,7 +236,7 @@ class ReceptiveField:
         out = []
         for i, r, j, s, n in zip(index, self.size, self.jump, self.start, extent):
             lo = s + i * j - (r - 1) / 2
-            out.append((max(0, int(math.floor(lo))), min(n, int(math.floor(lo)) + r)))
+            out.append((max(0, math.floor(lo)), min(n, math.floor(lo) + r)))
         return tuple(out)
 
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Sequence, Union
+from typing import ClassVar
 
 from cnnlab.shapes import ReceptiveField, conv_output_size, conv_param_counts, receptive_field_step
 
@@ -117,9 +118,12 @@ class Conv(Layer):
     def out_shape(self, in_shape: Shape) -> Shape:
         _, spatial = _spatial("conv", in_shape)
         if self.padding_mode == "reflect" and any(self.padding >= n for n in spatial):
-            raise SpecError(f"reflect padding must be smaller than the input: padding={self.padding}, input {shape_text(in_shape)}")
+            raise SpecError(
+                f"reflect padding must be smaller than the input: padding={self.padding}, input {shape_text(in_shape)}"
+            )
         return (self.out_channels,) + tuple(
-            conv_output_size(n, self.kernel_size, self.stride, self.padding) for n in spatial)
+            conv_output_size(n, self.kernel_size, self.stride, self.padding) for n in spatial
+        )
 
     def num_params(self, in_shape: Shape) -> int:
         return self.param_counts(in_shape).conv
@@ -145,7 +149,9 @@ class _Pool(Layer):
         if self.stride is not None:
             _positive(self.keyword, "stride", self.stride)
         if not isinstance(self.padding, int) or not 0 <= self.padding <= self.kernel_size // 2:
-            raise SpecError(f"{self.keyword}: padding must be between 0 and kernel_size/2 = {self.kernel_size // 2}, got {self.padding!r}")
+            raise SpecError(
+                f"{self.keyword}: padding must be between 0 and kernel_size/2 = {self.kernel_size // 2}, got {self.padding!r}"
+            )
 
     @property
     def step(self) -> int:
@@ -285,8 +291,20 @@ class BatchNorm(Layer):
         return 2 * in_shape[0]
 
 
-LAYER_TYPES: tuple[type[Layer], ...] = (Conv, MaxPool, AvgPool, GlobalAvgPool, Flatten, Linear,
-                                        ReLU, Tanh, Sigmoid, Softmax, Dropout, BatchNorm)
+LAYER_TYPES: tuple[type[Layer], ...] = (
+    Conv,
+    MaxPool,
+    AvgPool,
+    GlobalAvgPool,
+    Flatten,
+    Linear,
+    ReLU,
+    Tanh,
+    Sigmoid,
+    Softmax,
+    Dropout,
+    BatchNorm,
+)
 _BY_NAME = {name: cls for cls in LAYER_TYPES for name in (cls.keyword, *cls.aliases)}
 _TOKEN = re.compile(r"^([a-z0-9_]+)(?:\((.*)\))?$")
 
@@ -321,8 +339,10 @@ def parse_layer(token: str, index: int = 0) -> Layer:
     name, args = match.group(1).lower(), match.group(2)
     cls = _BY_NAME.get(name)
     if cls is None:
-        raise SpecError(f"layer {index} {token!r}: unknown layer {name!r}; valid layers: {', '.join(sorted(_BY_NAME))}; "
-                        f"or a whole preset: {', '.join(PRESETS)}")
+        raise SpecError(
+            f"layer {index} {token!r}: unknown layer {name!r}; valid layers: {', '.join(sorted(_BY_NAME))}; "
+            f"or a whole preset: {', '.join(PRESETS)}"
+        )
     fields = [f.name for f in dataclasses.fields(cls)]
     positional, keywords = [], {}
     for part in filter(None, (args or "").split(",")):
@@ -383,8 +403,12 @@ def with_classes(layers: Sequence[Layer], num_classes: int) -> tuple[Layer, ...]
         >>> to_text(with_classes(parse("flatten-linear"), 2))
         'flatten-linear(2)'
     """
-    return tuple(dataclasses.replace(l, out_features=num_classes)
-                 if isinstance(l, Linear) and l.out_features is None else l for l in layers)
+    return tuple(
+        dataclasses.replace(layer, out_features=num_classes)
+        if isinstance(layer, Linear) and layer.out_features is None
+        else layer
+        for layer in layers
+    )
 
 
 @dataclass(frozen=True)
@@ -498,32 +522,50 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "mlp": Preset(
         "flatten-linear(400)-relu-dropout(0.2)-linear(100)-relu-dropout(0.2)-linear",
-        (1, 28, 28), "the course's dense network 784-400-100-10 with dropout (exercise 12.1)"),
+        (1, 28, 28),
+        "the course's dense network 784-400-100-10 with dropout (exercise 12.1)",
+    ),
     "mlp300": Preset(
         "flatten-linear(300)-relu-linear(100)-relu-linear",
-        (1, 28, 28), "the dense network of the interactive visualiser, 784-300-100-10"),
+        (1, 28, 28),
+        "the dense network of the interactive visualiser, 784-300-100-10",
+    ),
     "logreg": Preset("flatten-linear", (1, 28, 28), "logistic regression (one dense layer + softmax)"),
     "lenet": Preset(
         "conv(6,5,p=2)-relu-maxpool(2)-conv(16,5)-relu-maxpool(2)-flatten-linear(120)-relu-linear(84)-relu-linear",
-        (1, 28, 28), "LeNet-5 (LeCun et al. 1998) with ReLU and max pooling"),
+        (1, 28, 28),
+        "LeNet-5 (LeCun et al. 1998) with ReLU and max pooling",
+    ),
     "cnn": Preset(
         "conv(16,5,p=2)-relu-maxpool(2)-conv(32,5,p=2)-relu-maxpool(2)-flatten-linear(100)-relu-dropout(0.2)-linear",
-        (1, 28, 28), "the course's CNN for MNIST (exercise 12.2): two conv+pool blocks, a dense layer"),
+        (1, 28, 28),
+        "the course's CNN for MNIST (exercise 12.2): two conv+pool blocks, a dense layer",
+    ),
     "lecture": Preset(
         "conv(2,3)-relu-maxpool(2)-flatten-linear",
-        (3, 6, 6), "the lecture's example: 6x6x3 input, two 3x3x3 filters -> 4x4x2, pool, classifier"),
+        (3, 6, 6),
+        "the lecture's example: 6x6x3 input, two 3x3x3 filters -> 4x4x2, pool, classifier",
+    ),
     "fast": Preset(
         "conv(8,3,p=1)-maxpool(2)-bn-relu-conv(16,3,p=1)-maxpool(2)-bn-relu-conv(32,3,p=1)-bn-relu-flatten-linear",
-        (1, 28, 28), "tiny BatchNorm CNN tuned for time-to-99% on MNIST on a CPU (cnnlab train --recipe fast)"),
+        (1, 28, 28),
+        "tiny BatchNorm CNN tuned for time-to-99% on MNIST on a CPU (cnnlab train --recipe fast)",
+    ),
     "fast995": Preset(
         "conv(16,3,p=1)-maxpool(2)-bn-relu-conv(32,3,p=1)-maxpool(2)-bn-relu-conv(64,3,p=1)-bn-relu-flatten-linear",
-        (1, 28, 28), "wider sibling of 'fast' for >= 99.5% on MNIST within a minute (cnnlab train --recipe fast995)"),
+        (1, 28, 28),
+        "wider sibling of 'fast' for >= 99.5% on MNIST within a minute (cnnlab train --recipe fast995)",
+    ),
     "cnn1d": Preset(
         "conv(32,5,p=2)-relu-conv(32,3,p=1)-relu-maxpool(2)-conv(32,3,p=1)-relu-maxpool(2)-flatten-linear",
-        (1, 40), "1-D CNN for MNIST-1D (Greydanus & Kobak 2020)"),
+        (1, 40),
+        "1-D CNN for MNIST-1D (Greydanus & Kobak 2020)",
+    ),
     "equivariant": Preset(
         "conv(16,5,p=2,mode=circular)-relu-conv(32,5,p=2,mode=circular)-relu-conv(32,5,p=2,mode=circular)-relu-gap-linear",
-        (1, 28, 28), "exactly translation-invariant CNN: circular padding, stride 1, global average pooling"),
+        (1, 28, 28),
+        "exactly translation-invariant CNN: circular padding, stride 1, global average pooling",
+    ),
 }
 
 
@@ -541,4 +583,4 @@ def resolve(model: str | Sequence[Layer], num_classes: int | None = None) -> tup
     return with_classes(layers, num_classes) if num_classes is not None else layers
 
 
-Spec = Union[str, Sequence[Layer]]
+Spec = str | Sequence[Layer]

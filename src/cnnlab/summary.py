@@ -37,20 +37,52 @@ class Summary:
         return self.total_dense / self.total_params if self.total_params else 1.0
 
     def to_dict(self) -> dict:
-        return {"spec": self.spec, "input_shape": list(self.input_shape), "layers": self.rows,
-                "total_params": self.total_params, "total_locally_connected": self.total_locally_connected,
-                "total_dense": self.total_dense, "tied_reduction": self.tied_reduction,
-                "dense_reduction": self.dense_reduction}
+        return {
+            "spec": self.spec,
+            "input_shape": list(self.input_shape),
+            "layers": self.rows,
+            "total_params": self.total_params,
+            "total_locally_connected": self.total_locally_connected,
+            "total_dense": self.total_dense,
+            "tied_reduction": self.tied_reduction,
+            "dense_reduction": self.dense_reduction,
+        }
 
     def to_text(self) -> str:
-        headers = ["#", "layer", "F", "S", "P", "output (DxHxW)", "params", "locally conn.", "dense equiv.", "receptive field"]
-        table = [[str(r["index"]), r["layer"], _blank(r["F"]), _blank(r["S"]), _blank(r["P"]), r["output"],
-                  f"{r['params']:,}", _blank(r["locally_connected"], ","), _blank(r["dense"], ","), r["receptive_field"]]
-                 for r in self.rows]
+        headers = [
+            "#",
+            "layer",
+            "F",
+            "S",
+            "P",
+            "output (DxHxW)",
+            "params",
+            "locally conn.",
+            "dense equiv.",
+            "receptive field",
+        ]
+        table = [
+            [
+                str(r["index"]),
+                r["layer"],
+                _blank(r["F"]),
+                _blank(r["S"]),
+                _blank(r["P"]),
+                r["output"],
+                f"{r['params']:,}",
+                _blank(r["locally_connected"], ","),
+                _blank(r["dense"], ","),
+                r["receptive_field"],
+            ]
+            for r in self.rows
+        ]
         widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(headers)]
-        line = "  ".join("{:<%d}" % w if i < 2 else "{:>%d}" % w for i, w in enumerate(widths))
-        out = [f"input {S.shape_text(self.input_shape)}   spec {self.spec}", line.format(*headers),
-               "  ".join("-" * w for w in widths)]
+        line = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))
+        out = [
+            f"input {S.shape_text(self.input_shape)}   spec {self.spec}",
+            line.format(*headers),
+            "  ".join("-" * w for w in widths),
+        ]
         out += [line.format(*row) for row in table]
         out += [
             "",
@@ -79,13 +111,23 @@ def summarize(model: S.Spec, input_shape, num_classes: int | None = None) -> Sum
         elif isinstance(layer, (S.MaxPool, S.AvgPool)):
             f, s, p = layer.kernel_size, layer.step, layer.padding
         rf = info.receptive_field
-        rows.append({
-            "index": info.index, "layer": layer.to_text(), "F": f, "S": s, "P": p,
-            "input": S.shape_text(info.in_shape), "output": S.shape_text(info.out_shape), "output_shape": list(info.out_shape),
-            "params": info.params, "locally_connected": info.locally_connected, "dense": info.dense,
-            "receptive_field": S.shape_text(rf.size) if rf is not None else "whole input",
-            "jump": list(rf.jump) if rf is not None else None,
-        })
+        rows.append(
+            {
+                "index": info.index,
+                "layer": layer.to_text(),
+                "F": f,
+                "S": s,
+                "P": p,
+                "input": S.shape_text(info.in_shape),
+                "output": S.shape_text(info.out_shape),
+                "output_shape": list(info.out_shape),
+                "params": info.params,
+                "locally_connected": info.locally_connected,
+                "dense": info.dense,
+                "receptive_field": S.shape_text(rf.size) if rf is not None else "whole input",
+                "jump": list(rf.jump) if rf is not None else None,
+            }
+        )
         total_lc += info.locally_connected if info.locally_connected is not None else info.params
         total_dense += info.dense if info.dense is not None else info.params
     total = sum(r["params"] for r in rows)

@@ -44,18 +44,33 @@ def _finish(result, out: Path | None, as_json: bool, lines: list[str]) -> None:
 def compare(
     dataset: str = typer.Option("mnist1d", "--dataset", "-d", help="mnist1d (default, embedded), digits, mnist, ..."),
     data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset's files (mnist etc.)."),
-    models: str = typer.Option(None, "--models", "-m", help="Comma-separated: logreg, mlp, cnn, cnn-small, cnn-large, "
-                               "any preset or spec. Default logreg,mlp,cnn (mlp with --optimizers)."),
+    models: str = typer.Option(
+        None,
+        "--models",
+        "-m",
+        help="Comma-separated: logreg, mlp, cnn, cnn-small, cnn-large, "
+        "any preset or spec. Default logreg,mlp,cnn (mlp with --optimizers).",
+    ),
     seeds: int = typer.Option(3, help="Training runs per model (the error bars)."),
-    optimizers: str = typer.Option(None, help="Compare optimizers on one model instead, e.g. sgd,adam,rmsprop,adagrad,adadelta."),
+    optimizers: str = typer.Option(
+        None, help="Compare optimizers on one model instead, e.g. sgd,adam,rmsprop,adagrad,adadelta."
+    ),
     epochs: int = typer.Option(None, help="Epochs per run (default: 30 mnist1d, 20 digits, 2 MNIST-size)."),
     lr: float = typer.Option(None, help="Learning rate (default 1e-2; with --optimizers each one's usual rate)."),
     batch_size: int = typer.Option(None, "--batch-size", help="Examples per step (default 100)."),
     train_subset: int = typer.Option(None, "--train-subset", help="Use only the first N training examples."),
-    threads: int = typer.Option(None, help="CPU threads (default 1, fastest for these small models on a busy CPU; 0 = all cores)."),
-    translation: bool = typer.Option(False, "--translation", help="Also: accuracy on shifted test sets, with/without augmentation."),
-    data_efficiency: bool = typer.Option(False, "--data-efficiency", help="Also: accuracy vs number of training examples."),
-    equivariance: bool = typer.Option(False, "--equivariance", help="Also: exact invariance of the equivariant CNN vs max pooling."),
+    threads: int = typer.Option(
+        None, help="CPU threads (default 1, fastest for these small models on a busy CPU; 0 = all cores)."
+    ),
+    translation: bool = typer.Option(
+        False, "--translation", help="Also: accuracy on shifted test sets, with/without augmentation."
+    ),
+    data_efficiency: bool = typer.Option(
+        False, "--data-efficiency", help="Also: accuracy vs number of training examples."
+    ),
+    equivariance: bool = typer.Option(
+        False, "--equivariance", help="Also: exact invariance of the equivariant CNN vs max pooling."
+    ),
     max_shift: int = typer.Option(None, "--max-shift", help="Largest test shift in pixels (default 8)."),
     augment_shift: int = typer.Option(None, "--augment-shift", help="Augmentation shift in pixels (default width/7)."),
     sizes: str = typer.Option(None, help="Training-set sizes for --data-efficiency (default 100,1000,10000,all)."),
@@ -64,13 +79,28 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ):
     """DNNs vs CNNs in action: test accuracy mean ± std over seeds, parameters, training time (or optimizers)."""
-    from cnnlab.experiments.compare import CompareConfig, compare as run_compare
+    from cnnlab.experiments.compare import CompareConfig
+    from cnnlab.experiments.compare import compare as run_compare
+
     config = CompareConfig(
-        dataset=dataset, data_dir=data_dir, models=tuple(parse_names(models, "--models")) if models else (),
-        seeds=seeds, optimizers=tuple(parse_names(optimizers, "--optimizers")) if optimizers else (),
-        epochs=epochs, lr=lr, batch_size=batch_size, train_subset=train_subset, threads=threads,
-        translation=translation, data_efficiency=data_efficiency, equivariance=equivariance, max_shift=max_shift,
-        augment_shift=augment_shift, sizes=_ints(sizes, "sizes"), eval_examples=eval_examples).validate()
+        dataset=dataset,
+        data_dir=data_dir,
+        models=tuple(parse_names(models, "--models")) if models else (),
+        seeds=seeds,
+        optimizers=tuple(parse_names(optimizers, "--optimizers")) if optimizers else (),
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        train_subset=train_subset,
+        threads=threads,
+        translation=translation,
+        data_efficiency=data_efficiency,
+        equivariance=equivariance,
+        max_shift=max_shift,
+        augment_shift=augment_shift,
+        sizes=_ints(sizes, "sizes"),
+        eval_examples=eval_examples,
+    ).validate()
     folder = out or run_dir(DEFAULT_RUNS, f"compare-{dataset}" + ("-optimizers" if optimizers else ""))
     log = _emit(as_json)
     log(f"comparing {', '.join(config.optimizers or config.model_names)} on {dataset}, {seeds} seed(s) -> {folder}")
@@ -86,7 +116,9 @@ def params(
     model: str = typer.Argument(None, help="Preset or spec; omitted: the lecture's examples."),
     input: str = typer.Option(None, "--input", "-i", help="Input shape CxHxW (or CxW); default: the preset's."),
     classes: int = typer.Option(10, help="Outputs of a final 'linear' without a size."),
-    lecture: bool = typer.Option(False, "--lecture", help="Also show the lecture's examples (always shown without MODEL)."),
+    lecture: bool = typer.Option(
+        False, "--lecture", help="Also show the lecture's examples (always shown without MODEL)."
+    ),
     out: Path = typer.Option(None, "--out", help="Also write result.json and report.md into this folder."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ):
@@ -94,6 +126,7 @@ def params(
     from cnnlab import spec as S
     from cnnlab.experiments.params import ParamsResult, lecture_cases, tied_params
     from cnnlab.experiments.report import save
+
     if model is None:
         result = ParamsResult("(lecture examples)", [], [], 0, lecture_cases())
     else:
@@ -113,8 +146,10 @@ def transfer(
     split: int = typer.Option(5, help="Pretrain on classes 0..split-1, transfer to the rest."),
     n: str = typer.Option("5,20,100,1000", "--n", help="Labelled examples per class."),
     seeds: int = typer.Option(3, help="Repetitions per point (the error bars)."),
-    targets: str = typer.Option("digits,fashion-mnist,kmnist", help="Other datasets (name or name=DIR); "
-                                "missing files are skipped. Empty string: none."),
+    targets: str = typer.Option(
+        "digits,fashion-mnist,kmnist",
+        help="Other datasets (name or name=DIR); missing files are skipped. Empty string: none.",
+    ),
     pretrain_epochs: int = typer.Option(None, "--pretrain-epochs", help="Default: the recipe's (2 on MNIST)."),
     pretrain_subset: int = typer.Option(0, "--pretrain-subset", help="Pretrain on only N examples (0 = all)."),
     lr: float = typer.Option(1e-3, help="Learning rate on the targets."),
@@ -125,11 +160,24 @@ def transfer(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ):
     """Transfer learning: frozen features + new head vs fine-tuning vs scratch, against labelled examples."""
-    from cnnlab.experiments.transfer import TransferConfig, transfer as run_transfer
-    config = TransferConfig(source=source, data_dir=data_dir, model=model, split=split, n_per_class=_ints(n, "n"),
-                            seeds=seeds, targets=tuple(parse_names(targets, "--targets")) if targets.strip() else (),
-                            pretrain_epochs=pretrain_epochs, pretrain_subset=pretrain_subset, lr=lr,
-                            min_steps=min_steps, eval_examples=eval_examples, threads=threads)
+    from cnnlab.experiments.transfer import TransferConfig
+    from cnnlab.experiments.transfer import transfer as run_transfer
+
+    config = TransferConfig(
+        source=source,
+        data_dir=data_dir,
+        model=model,
+        split=split,
+        n_per_class=_ints(n, "n"),
+        seeds=seeds,
+        targets=tuple(parse_names(targets, "--targets")) if targets.strip() else (),
+        pretrain_epochs=pretrain_epochs,
+        pretrain_subset=pretrain_subset,
+        lr=lr,
+        min_steps=min_steps,
+        eval_examples=eval_examples,
+        threads=threads,
+    )
     if not config.n_per_class or min(config.n_per_class) < 1:
         raise ValueError(f"--n must list positive integers, got {n!r}")
     if seeds < 1:
@@ -149,6 +197,7 @@ def filters(
 ):
     """First-layer filters as images, their Fourier spectra and the nearest finite-difference stencil."""
     from cnnlab.experiments.filters import inspect_filters
+
     folder = out or Path(run) / "filters"
     result = inspect_filters(run, folder)
     _finish(result, folder, as_json, [f"layer {result.layer}"] + result.lines())
@@ -157,14 +206,18 @@ def filters(
 def activations(
     run: Path = typer.Argument(..., help="A run folder written by cnnlab train."),
     image: str = typer.Argument(..., help="An image file (a drawn digit) or test:N (the N-th test example)."),
-    unit: str = typer.Option(None, "--unit", help="LAYER or LAYER:I,J whose receptive field is traced "
-                             "(default: centre of the last spatial layer)."),
+    unit: str = typer.Option(
+        None,
+        "--unit",
+        help="LAYER or LAYER:I,J whose receptive field is traced (default: centre of the last spatial layer).",
+    ),
     channel: int = typer.Option(None, help="The unit's channel (default: the most active)."),
     out: Path = typer.Option(None, "--out", help="Where the plots go (default RUN_DIR/activations)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ):
     """Feature maps of every layer for one input, and a unit's receptive field traced back to the input."""
     from cnnlab.experiments.activations import inspect_activations
+
     folder = out or Path(run) / "activations"
     result = inspect_activations(run, image, folder, unit=unit, channel=channel)
     _finish(result, folder, as_json, result.lines())

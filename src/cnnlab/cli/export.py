@@ -7,13 +7,16 @@ from pathlib import Path
 
 import typer
 
-from cnnlab.export import FORMATS, export as export_run
+from cnnlab.export import FORMATS
+from cnnlab.export import export as export_run
 
 
 def export(
     run_dir: Path = typer.Argument(..., help="A run folder written by cnnlab train."),
     format: str = typer.Option("onnx", "--format", "-f", help=f"{' | '.join(FORMATS)}."),
-    out: Path = typer.Option(None, "--out", help="File to write (default RUN_DIR/model.onnx or RUN_DIR/model.torchscript.pt)."),
+    out: Path = typer.Option(
+        None, "--out", help="File to write (default RUN_DIR/model.onnx or RUN_DIR/model.torchscript.pt)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Write the model (normalisation built in, raw inputs -> logits) and check it reproduces PyTorch's outputs."""
@@ -26,8 +29,10 @@ def export(
         typer.echo(json.dumps(result.to_dict() | {"run_dir": str(run_dir)}))
         return
     runtime = "onnxruntime" if format == "onnx" else "torch.jit.load"
-    typer.echo(f"wrote {result.path} ({format}); {runtime} vs PyTorch on {result.examples} inputs: "
-               f"max |difference| = {result.max_abs_diff:.2g}")
+    typer.echo(
+        f"wrote {result.path} ({format}); {runtime} vs PyTorch on {result.examples} inputs: "
+        f"max |difference| = {result.max_abs_diff:.2g}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as err:
         # A diverged run (NaN/inf loss) is an outcome to report, not a crash to debug.
         from cnnlab.train.callbacks import NonFiniteLossError
+
         if not isinstance(err, NonFiniteLossError):
             raise
         typer.echo(f"error: {err}", err=True)
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as err:  # click's own usage errors
         import click
+
         if isinstance(err, click.exceptions.ClickException):
             err.show()
             return err.exit_code

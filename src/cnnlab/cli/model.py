@@ -10,8 +10,9 @@ from cnnlab import explain as ex
 from cnnlab import spec as S
 from cnnlab.summary import summarize
 
-explain_app = typer.Typer(help="The lecture's worked examples, step by step (every value can be overridden).",
-                          no_args_is_help=True)
+explain_app = typer.Typer(
+    help="The lecture's worked examples, step by step (every value can be overridden).", no_args_is_help=True
+)
 
 
 def _numbers(text: str, name: str) -> list[float]:
@@ -26,7 +27,9 @@ def _fmt(values) -> str:
 
 
 def summary(
-    model: str = typer.Argument(..., help="Preset name (see `cnnlab presets`) or spec like 'conv(16,5,p=2)-relu-maxpool(2)-flatten-linear(10)'."),
+    model: str = typer.Argument(
+        ..., help="Preset name (see `cnnlab presets`) or spec like 'conv(16,5,p=2)-relu-maxpool(2)-flatten-linear(10)'."
+    ),
     input: str = typer.Option(None, "--input", "-i", help="Input shape CxHxW (or CxW); default: the preset's."),
     classes: int = typer.Option(10, help="Outputs of a final 'linear' without a size."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -48,15 +51,24 @@ def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON o
     rows = []
     for name, preset in S.PRESETS.items():
         total = sum(i.params for i in S.analyze(preset.text, preset.input_shape, num_classes=10))
-        rows.append({"name": name, "spec": preset.text, "input_shape": list(preset.input_shape),
-                     "params": total, "description": preset.description})
+        rows.append(
+            {
+                "name": name,
+                "spec": preset.text,
+                "input_shape": list(preset.input_shape),
+                "params": total,
+                "description": preset.description,
+            }
+        )
     if as_json:
         typer.echo(json.dumps(rows))
         return
     for row in rows:
         shape = S.shape_text(row["input_shape"])
-        typer.echo(f"{row['name']:<12} {row['params']:>9,} params  input {shape:<8} {row['description']}\n"
-                   f"{'':<12} {row['spec']}")
+        typer.echo(
+            f"{row['name']:<12} {row['params']:>9,} params  input {shape:<8} {row['description']}\n"
+            f"{'':<12} {row['spec']}"
+        )
 
 
 @explain_app.command("conv1d")
@@ -71,18 +83,24 @@ def explain_conv1d(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """The lecture's 1-D convolution: padded input, each window's dot product, bias, ReLU."""
-    r = ex.conv1d_steps(_numbers(input, "input"), _numbers(weight, "weight"), bias, stride, padding, padding_mode, activation)
+    r = ex.conv1d_steps(
+        _numbers(input, "input"), _numbers(weight, "weight"), bias, stride, padding, padding_mode, activation
+    )
     if as_json:
         typer.echo(json.dumps(r))
         return
     w, f = len(r["input"]), len(r["weight"])
     typer.echo(f"input x = {_fmt(r['input'])}   (W = {w}, depth 1)")
-    typer.echo(f"filter w = {_fmt(r['weight'])}, bias b = {bias:g}   (F = {f}, S = {stride}, P = {padding}, {padding_mode})")
+    typer.echo(
+        f"filter w = {_fmt(r['weight'])}, bias b = {bias:g}   (F = {f}, S = {stride}, P = {padding}, {padding_mode})"
+    )
     typer.echo(f"output width 1 + (W - F + 2P)/S = 1 + ({w} - {f} + 2*{padding})/{stride} = {r['output_width']}")
     typer.echo(f"padded input = {_fmt(r['padded'])}   (W + 2P = {len(r['padded'])})\n")
     for i, (window, dot, pre, out) in enumerate(zip(r["windows"], r["dots"], r["pre_activations"], r["outputs"])):
         terms = " + ".join(f"({wi:g})({xi:g})" for wi, xi in zip(r["weight"], window))
-        typer.echo(f"  y[{i}] = {activation}({terms} + ({bias:g})) = {activation}({dot:g} + ({bias:g})) = {activation}({pre:g}) = {out:g}")
+        typer.echo(
+            f"  y[{i}] = {activation}({terms} + ({bias:g})) = {activation}({dot:g} + ({bias:g})) = {activation}({pre:g}) = {out:g}"
+        )
     typer.echo(f"\ndot products w.x   = {_fmt(r['dots'])}")
     typer.echo(f"plus bias  z       = {_fmt(r['pre_activations'])}")
     typer.echo(f"after {activation:<12} = {_fmt(r['outputs'])}")
@@ -107,11 +125,18 @@ def explain_conv2d(
         return
     d, h, w = a["input_shape"]
     od, oh, ow = a["output_shape"]
-    typer.echo(f"input {h}x{w}x{d} (H x W x D), {od} filters of {kernel_size}x{kernel_size}x{d} (each spans all {d} input channels)")
-    typer.echo(f"output width 1 + (W - F + 2P)/S = 1 + ({w} - {kernel_size} + 2*{padding})/{stride} = {ow}  ->  output {oh}x{ow}x{od}")
+    typer.echo(
+        f"input {h}x{w}x{d} (H x W x D), {od} filters of {kernel_size}x{kernel_size}x{d} (each spans all {d} input channels)"
+    )
+    typer.echo(
+        f"output width 1 + (W - F + 2P)/S = 1 + ({w} - {kernel_size} + 2*{padding})/{stride} = {ow}  ->  output {oh}x{ow}x{od}"
+    )
     typer.echo(f"each filter gives one output channel: {od} filters -> depth {od}\n")
-    for label, key in (("tied (conv)", "conv"), ("untied (locally connected)", "locally_connected"),
-                       ("dense (all-to-all)", "dense")):
+    for label, key in (
+        ("tied (conv)", "conv"),
+        ("untied (locally connected)", "locally_connected"),
+        ("dense (all-to-all)", "dense"),
+    ):
         typer.echo(f"{label + ':':<28}{a[key + '_formula']:<62} = {a[key]:>9,}")
     typer.echo(f"\ntying the weights saves a factor H x W = {oh} x {ow} = {a['tied_reduction']:g} in weights")
 
@@ -127,11 +152,15 @@ def explain_pool(
     if as_json:
         typer.echo(json.dumps(r))
         return
-    typer.echo(f"max pooling, F = {kernel_size}, S = {r['stride']}: each {kernel_size}x{kernel_size} window -> its maximum")
+    typer.echo(
+        f"max pooling, F = {kernel_size}, S = {r['stride']}: each {kernel_size}x{kernel_size} window -> its maximum"
+    )
     typer.echo("input:")
     for row in r["input"]:
         typer.echo("  " + " ".join(f"{v:3g}" for v in row))
-    typer.echo(f"output ({r['output_shape'][0]}x{r['output_shape'][1]}; channels unchanged, like an RG decimation step):")
+    typer.echo(
+        f"output ({r['output_shape'][0]}x{r['output_shape'][1]}; channels unchanged, like an RG decimation step):"
+    )
     for row in r["output"]:
         typer.echo("  " + " ".join(f"{v:3g}" for v in row))
 

@@ -30,10 +30,17 @@ def _emit(as_json: bool):
 
 def train(
     model: str = typer.Option(None, "--model", "-m", help="Preset (cnnlab presets) or spec text. Default: lenet."),
-    dataset: str = typer.Option(None, "--dataset", "-d", help="digits, mnist1d, mnist, fashion-mnist, kmnist, cifar10, folder:PATH, ising:PATH. Default: digits."),
+    dataset: str = typer.Option(
+        None,
+        "--dataset",
+        "-d",
+        help="digits, mnist1d, mnist, fashion-mnist, kmnist, cifar10, folder:PATH, ising:PATH. Default: digits.",
+    ),
     data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset's standard files (offline)."),
     epochs: int = typer.Option(None, help="Epochs (default 5)."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Examples per step (default 64); with --nproc, the global batch."),
+    batch_size: int = typer.Option(
+        None, "--batch-size", help="Examples per step (default 64); with --nproc, the global batch."
+    ),
     optimizer: str = typer.Option(None, help=f"{' | '.join(OPTIMIZERS)} (default adam)."),
     lr: float = typer.Option(None, help="Learning rate (default: the optimizer's usual one)."),
     schedule: str = typer.Option(None, help=f"{' | '.join(SCHEDULES)} (default none)."),
@@ -45,27 +52,61 @@ def train(
     seed: int = typer.Option(None, help="Random seed (default 0)."),
     threads: int = typer.Option(None, help="CPU threads (0 = torch default)."),
     device: str = typer.Option(None, help="auto | cpu | cuda."),
-    amp: str = typer.Option(None, "--amp", help="Mixed precision: auto | off | bf16 | fp16 (default auto: bf16/fp16 on CUDA, off on CPU)."),
-    channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last", help="NHWC memory layout for 2-D convs."),
-    nproc: int = typer.Option(1, "--nproc", help="Data-parallel processes on this machine (DistributedDataParallel: gloo on CPU, one GPU each with NCCL); --batch-size stays the global batch."),
-    config: Path = typer.Option(None, "--config", help="JSON or TOML file of config fields; options given here override it."),
-    recipe: str = typer.Option(None, "--recipe", help="Start from a tuned recipe: fast (MNIST 99 % in seconds) or fast995."),
+    amp: str = typer.Option(
+        None, "--amp", help="Mixed precision: auto | off | bf16 | fp16 (default auto: bf16/fp16 on CUDA, off on CPU)."
+    ),
+    channels_last: bool = typer.Option(
+        None, "--channels-last/--no-channels-last", help="NHWC memory layout for 2-D convs."
+    ),
+    nproc: int = typer.Option(
+        1,
+        "--nproc",
+        help="Data-parallel processes on this machine (DistributedDataParallel: gloo on CPU, one GPU each with NCCL); --batch-size stays the global batch.",
+    ),
+    config: Path = typer.Option(
+        None, "--config", help="JSON or TOML file of config fields; options given here override it."
+    ),
+    recipe: str = typer.Option(
+        None, "--recipe", help="Start from a tuned recipe: fast (MNIST 99 % in seconds) or fast995."
+    ),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/MODEL-DATASET-TIME)."),
     resume: Path = typer.Option(None, "--resume", help="Continue an interrupted run from its folder."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ):
     """Train a network; writes config.json, metrics.jsonl, model.safetensors, checkpoints and a learning curve."""
-    overrides = {k: v for k, v in dict(
-        model=model, dataset=dataset, data_dir=data_dir, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-        lr=lr, schedule=schedule, weight_decay=weight_decay, label_smoothing=label_smoothing,
-        augment_shift=augment_shift, val_split=val_split, early_stopping=early_stopping, seed=seed,
-        threads=threads, device=device, amp=amp, channels_last=channels_last).items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in dict(
+            model=model,
+            dataset=dataset,
+            data_dir=data_dir,
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            lr=lr,
+            schedule=schedule,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
+            augment_shift=augment_shift,
+            val_split=val_split,
+            early_stopping=early_stopping,
+            seed=seed,
+            threads=threads,
+            device=device,
+            amp=amp,
+            channels_last=channels_last,
+        ).items()
+        if v is not None
+    }
     if resume is not None:
         from cnnlab.train.runs import read_run_config, train_config
+
         base = train_config(read_run_config(resume))
         if overrides.keys() - {"epochs", "threads", "device", "data_dir"}:
-            raise ValueError("--resume continues a run as configured; only --epochs, --threads, --device and "
-                             f"--data-dir may change, got {', '.join(sorted(overrides))}")
+            raise ValueError(
+                "--resume continues a run as configured; only --epochs, --threads, --device and "
+                f"--data-dir may change, got {', '.join(sorted(overrides))}"
+            )
         cfg = base.replace(**overrides)
         out = resume
     elif config is not None:
@@ -74,6 +115,7 @@ def train(
         cfg = TrainConfig.from_file(config, **overrides)
     elif recipe is not None:
         from cnnlab.train.recipes import recipe as get_recipe
+
         cfg = get_recipe(recipe).replace(**overrides)
     else:
         cfg = TrainConfig(**overrides)
@@ -88,8 +130,10 @@ def train(
     log(f"training {cfg.model} on {cfg.dataset} -> {run_dir}")
     history = fit(cfg, out=run_dir, resume=resume, log=log)
     final = history.final
-    log(f"test accuracy {final['test_accuracy']:.4f}  loss {final['test_loss']:.4f}  "
-        f"{final['params']:,} params  {final['train_seconds']:.1f}s training  run folder {run_dir}")
+    log(
+        f"test accuracy {final['test_accuracy']:.4f}  loss {final['test_loss']:.4f}  "
+        f"{final['params']:,} params  {final['train_seconds']:.1f}s training  run folder {run_dir}"
+    )
     if as_json and rank.is_main:
         typer.echo(json.dumps(final))
 
@@ -101,7 +145,9 @@ def _launch(cfg: TrainConfig, run_dir: Path, resume: Path | None, overrides: dic
     (or resume the run folder), so recipes and defaults cannot differ between them.
     """
     import tempfile
+
     from cnnlab.train.device import pick_device
+
     distributed.check_devices(nproc, pick_device(cfg.device))
     distributed.check_batch_size(cfg.batch_size, nproc)
     command = ["-m", "cnnlab.cli.main", "train"] + (["--json"] if as_json else [])
@@ -125,6 +171,7 @@ def evaluate(
     """Accuracy, loss, per-class accuracy, confusion-matrix PNG and most confidently wrong examples PNG."""
     from cnnlab.data import load_dataset
     from cnnlab.train.evaluate import evaluate_model
+
     model = load(run_dir)
     name = dataset or model.config.get("dataset", "digits")
     data = load_dataset(name, data_dir=data_dir or (model.config.get("data_dir") if dataset is None else None))
@@ -132,7 +179,9 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(result | {"dataset": name, "run_dir": str(run_dir)}))
         return
-    typer.echo(f"{name} test set: accuracy {result['accuracy']:.4f}  loss {result['loss']:.4f}  ({result['examples']} examples)")
+    typer.echo(
+        f"{name} test set: accuracy {result['accuracy']:.4f}  loss {result['loss']:.4f}  ({result['examples']} examples)"
+    )
     typer.echo("per class: " + "  ".join(f"{c}:{a:.3f}" for c, a in result["per_class_accuracy"].items()))
     for plot in result.get("plots", []):
         typer.echo(f"wrote {plot}")
@@ -141,12 +190,16 @@ def evaluate(
 def predict(
     run_dir: Path = typer.Argument(..., help="A run folder written by cnnlab train."),
     images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, ...): digits drawn in any paint program."),
-    show: Path = typer.Option(None, "--show", help="Write PNGs of each preprocessed input beside its prediction into this folder."),
+    show: Path = typer.Option(
+        None, "--show", help="Write PNGs of each preprocessed input beside its prediction into this folder."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Top-3 classes with probabilities, after MNIST-style preprocessing of each image."""
     import torch
+
     from cnnlab.data import load_image
+
     model = load(run_dir)
     if tuple(model.net.input_shape) != (1, 28, 28):
         raise ValueError(f"predict works on 28x28 grey digits; this run's input is {model.net.input_shape}")
@@ -155,13 +208,22 @@ def predict(
         pixels = load_image(path)
         prob = model.predict_proba(torch.as_tensor(pixels).view(1, 1, 28, 28))[0]
         top = prob.topk(min(3, len(prob)))
-        results.append({"image": str(path), "top": [{"class": model.classes[int(i)], "probability": float(p)}
-                                                    for p, i in zip(top.values, top.indices)]})
+        results.append(
+            {
+                "image": str(path),
+                "top": [
+                    {"class": model.classes[int(i)], "probability": float(p)} for p, i in zip(top.values, top.indices)
+                ],
+            }
+        )
         if show is not None:
             from cnnlab import plots
+
             show.mkdir(parents=True, exist_ok=True)
             caption = ", ".join(f"{t['class']} {t['probability']:.2f}" for t in results[-1]["top"])
-            results[-1]["show"] = str(plots.image_grid([pixels], [caption], show / f"{Path(path).stem}-prediction.png", columns=1))
+            results[-1]["show"] = str(
+                plots.image_grid([pixels], [caption], show / f"{Path(path).stem}-prediction.png", columns=1)
+            )
     if as_json:
         typer.echo(json.dumps({"run_dir": str(run_dir), "predictions": results}))
         return
@@ -172,6 +234,7 @@ def predict(
 def datasets(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """List the datasets cnnlab knows."""
     from cnnlab.data import DATASETS
+
     if as_json:
         typer.echo(json.dumps(DATASETS))
         return
@@ -180,7 +243,9 @@ def datasets(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
 
 
 def demo(
-    dataset: str = typer.Option("mnist1d", "--dataset", "-d", help="mnist1d or digits (embedded, no download), or mnist."),
+    dataset: str = typer.Option(
+        "mnist1d", "--dataset", "-d", help="mnist1d or digits (embedded, no download), or mnist."
+    ),
     data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset's files (for mnist etc.)."),
     epochs: int = typer.Option(None, help="Epochs per model (default: chosen per dataset)."),
     out: Path = typer.Option(None, "--out", help="Folder for the two run folders (default runs/demo-TIME)."),
@@ -189,6 +254,7 @@ def demo(
     """DNN vs CNN in action: train the course's dense network and a CNN, side by side."""
     from cnnlab.data import load_dataset
     from cnnlab.train.demo import demo_plan
+
     data = load_dataset(dataset, data_dir=data_dir)
     base = _run_dir(out, "demo")
     log = _emit(as_json)
@@ -205,8 +271,10 @@ def demo(
     for r in rows:
         typer.echo(f"{r['name']:<6} {r['test_accuracy']:>14.4f} {r['params']:>11,} {r['seconds']:>8.1f}  {r['model']}")
     typer.echo(f"\nrun folders: {base}/  (learning_curve.png, metrics.jsonl, model.safetensors)")
-    typer.echo("next: real MNIST  cnnlab demo --dataset mnist --data-dir DIR   |   "
-               "the visualiser  cnnlab serve   |   a network's anatomy  cnnlab summary lenet")
+    typer.echo(
+        "next: real MNIST  cnnlab demo --dataset mnist --data-dir DIR   |   "
+        "the visualiser  cnnlab serve   |   a network's anatomy  cnnlab summary lenet"
+    )
 
 
 def register(app: typer.Typer) -> None:

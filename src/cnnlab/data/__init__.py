@@ -14,7 +14,22 @@ from .registry import DATASETS, load_dataset
 from .sources import SOURCES, FileSpec, RemoteSource
 
 __all__ = [
-    "DATASETS", "Dataset", "load_dataset", "default_cache_dir", "ChecksumError", "DownloadError",
-    "load_digits_dataset", "load_mnist1d", "load_image", "load_image_folder", "preprocess_digit",
-    "read_grey", "MAX_PIXELS", "random_translate", "shift", "SOURCES", "FileSpec", "RemoteSource",
+    "DATASETS",
+    "MAX_PIXELS",
+    "SOURCES",
+    "ChecksumError",
+    "Dataset",
+    "DownloadError",
+    "FileSpec",
+    "RemoteSource",
+    "default_cache_dir",
+    "load_dataset",
+    "load_digits_dataset",
+    "load_image",
+    "load_image_folder",
+    "load_mnist1d",
+    "preprocess_digit",
+    "random_translate",
+    "read_grey",
+    "shift",
 ]

@@ -36,8 +36,9 @@ def shift(x: torch.Tensor, dx: int, dy: int = 0, mode: str = "zeros") -> torch.T
     if x.dim() < 2:
         raise ValueError(f"shift: x must have at least 2 dimensions (..., H, W), got shape {tuple(x.shape)}")
     if x.dim() == 3 and dy != 0:
-        raise ValueError(f"shift: x of shape {tuple(x.shape)} is a batch of 1-D signals (N, C, W); "
-                         f"dy must be 0, got {dy}")
+        raise ValueError(
+            f"shift: x of shape {tuple(x.shape)} is a batch of 1-D signals (N, C, W); dy must be 0, got {dy}"
+        )
     dx, dy = int(dx), int(dy)
     if mode == "circular":
         dims = (-1,) if x.dim() == 3 else (-2, -1)
@@ -54,8 +55,7 @@ def shift(x: torch.Tensor, dx: int, dy: int = 0, mode: str = "zeros") -> torch.T
     return out
 
 
-def random_translate(x: torch.Tensor, max_shift: int,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+def random_translate(x: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """Shift each example by its own random whole-pixel offset, zero fill (data augmentation).
 
     Offsets are drawn uniformly from ``{-max_shift, ..., max_shift}``, independently for x and y
@@ -81,8 +81,7 @@ def random_translate(x: torch.Tensor, max_shift: int,
     if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
         raise ValueError(f"random_translate: max_shift must be an integer >= 0, got {max_shift!r}")
     if x.dim() not in (3, 4):
-        raise ValueError("random_translate: x must be (N, C, H, W) or (N, C, W), got shape "
-                         f"{tuple(x.shape)}")
+        raise ValueError(f"random_translate: x must be (N, C, H, W) or (N, C, W), got shape {tuple(x.shape)}")
     if max_shift == 0:
         return x.clone()
     m, n = max_shift, x.shape[0]

@@ -48,5 +48,7 @@ class Dataset:
         return len(self.classes)
 
     def __repr__(self) -> str:
-        return (f"Dataset({self.name!r}, train={len(self.y_train)}, test={len(self.y_test)}, "
-                f"input_shape={self.input_shape}, classes={self.num_classes})")
+        return (
+            f"Dataset({self.name!r}, train={len(self.y_train)}, test={len(self.y_test)}, "
+            f"input_shape={self.input_shape}, classes={self.num_classes})"
+        )

@@ -68,23 +68,27 @@ def verify(blob: bytes, spec: FileSpec, source: str | os.PathLike = "") -> bytes
         >>> verify(gzip.compress(content), spec)
         b'hello'
     """
-    ok = (hashlib.md5(blob).hexdigest() in spec.md5
-          or (bool(spec.sha256) and hashlib.sha256(blob).hexdigest() in spec.sha256))
+    ok = hashlib.md5(blob).hexdigest() in spec.md5 or (
+        bool(spec.sha256) and hashlib.sha256(blob).hexdigest() in spec.sha256
+    )
     content = blob
     if spec.gunzip:
         try:
             content = gzip.decompress(blob)
         except (OSError, EOFError, zlib.error) as err:
             raise ChecksumError(f"{source or spec.filename}: not a valid gzip file ({err})") from err
-        ok = ok or (spec.content_md5 is not None
-                    and hashlib.md5(content).hexdigest() == spec.content_md5)
+        ok = ok or (spec.content_md5 is not None and hashlib.md5(content).hexdigest() == spec.content_md5)
     if not ok:
-        expected = ", ".join([f"md5 {m}" for m in spec.md5] + [f"sha256 {s}" for s in spec.sha256]
-                             + ([f"md5 of gunzipped content {spec.content_md5}"]
-                                if spec.content_md5 else []))
-        raise ChecksumError(f"{source or spec.filename}: checksum mismatch (got md5 "
-                            f"{hashlib.md5(blob).hexdigest()}; expected {expected}); "
-                            f"the file is corrupted or is not the official {spec.filename}")
+        expected = ", ".join(
+            [f"md5 {m}" for m in spec.md5]
+            + [f"sha256 {s}" for s in spec.sha256]
+            + ([f"md5 of gunzipped content {spec.content_md5}"] if spec.content_md5 else [])
+        )
+        raise ChecksumError(
+            f"{source or spec.filename}: checksum mismatch (got md5 "
+            f"{hashlib.md5(blob).hexdigest()}; expected {expected}); "
+            f"the file is corrupted or is not the official {spec.filename}"
+        )
     return content
 
 
@@ -93,8 +97,9 @@ def read_verified(path: str | os.PathLike, spec: FileSpec) -> bytes:
     return verify(Path(path).read_bytes(), spec, source=path)
 
 
-def fetch(spec: FileSpec, mirrors: tuple[str, ...] | list[str], folder: str | os.PathLike,
-          timeout: float = 30.0) -> bytes:
+def fetch(
+    spec: FileSpec, mirrors: tuple[str, ...] | list[str], folder: str | os.PathLike, timeout: float = 30.0
+) -> bytes:
     """Download ``spec.filename`` from the first mirror that delivers a verified copy.
 
     The file is written atomically to ``folder/spec.filename``: downloaded to a temporary file in
@@ -123,8 +128,7 @@ def fetch(spec: FileSpec, mirrors: tuple[str, ...] | list[str], folder: str | os
         except (OSError, http.client.HTTPException, ValueError) as err:
             # URLError, HTTPError and timeouts are OSErrors; ChecksumError is a ValueError.
             errors.append(f"{url}: {getattr(err, 'reason', None) or err}")
-    raise DownloadError(f"could not download {spec.filename}: "
-                        + ("; ".join(errors) if errors else "no mirrors given"))
+    raise DownloadError(f"could not download {spec.filename}: " + ("; ".join(errors) if errors else "no mirrors given"))
 
 
 def _fetch_one(url: str, spec: FileSpec, folder: Path, timeout: float) -> bytes:
@@ -136,8 +140,9 @@ def _fetch_one(url: str, spec: FileSpec, folder: Path, timeout: float) -> bytes:
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=spec.filename,
-                      disable=not sys.stderr.isatty(), leave=False) as bar:
+            with tqdm(
+                total=total, unit="B", unit_scale=True, desc=spec.filename, disable=not sys.stderr.isatty(), leave=False
+            ) as bar:
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
                     bar.update(len(chunk))
@@ -166,8 +171,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def obtain(spec: FileSpec, mirrors, cache_folder: str | os.PathLike, download: bool = True,
-           timeout: float = 30.0) -> bytes:
+def obtain(
+    spec: FileSpec, mirrors, cache_folder: str | os.PathLike, download: bool = True, timeout: float = 30.0
+) -> bytes:
     """A verified file from the cache, downloading it when missing or corrupted.
 
     Args:
@@ -192,6 +198,5 @@ def obtain(spec: FileSpec, mirrors, cache_folder: str | os.PathLike, download: b
             if not download:
                 raise
     if not download:
-        raise DownloadError(f"{spec.filename} is not in the cache folder {cache_folder} "
-                            "and download=False")
+        raise DownloadError(f"{spec.filename} is not in the cache folder {cache_folder} and download=False")
     return fetch(spec, mirrors, cache_folder, timeout=timeout)

@@ -21,9 +21,17 @@ from .dataset import Dataset
 
 #: The reference generator's default arguments (``mnist1d.data.get_dataset_args``).
 MNIST1D_ARGS = {
-    "num_samples": 5000, "train_split": 0.8, "template_len": 12, "padding": (36, 60),
-    "scale_coeff": 0.4, "max_translation": 48, "corr_noise_scale": 0.25, "iid_noise_scale": 2e-2,
-    "shear_scale": 0.75, "final_seq_length": 40, "seed": 42,
+    "num_samples": 5000,
+    "train_split": 0.8,
+    "template_len": 12,
+    "padding": (36, 60),
+    "scale_coeff": 0.4,
+    "max_translation": 48,
+    "corr_noise_scale": 0.25,
+    "iid_noise_scale": 2e-2,
+    "shear_scale": 0.75,
+    "final_seq_length": 40,
+    "seed": 42,
 }
 
 
@@ -38,18 +46,20 @@ def mnist1d_templates() -> np.ndarray:
         >>> t.shape, float(abs(t[:, 0]).max())
         ((10, 12), 0.0)
     """
-    x = np.array([
-        [5, 6, 6.5, 6.75, 7, 7, 7, 7, 6.75, 6.5, 6, 5],
-        [5, 3, 3, 3.4, 3.8, 4.2, 4.6, 5, 5.4, 5.8, 5, 5],
-        [5, 6, 6.5, 6.5, 6, 5.25, 4.75, 4, 3.5, 3.5, 4, 5],
-        [5, 6, 6.5, 6.5, 6, 5, 5, 6, 6.5, 6.5, 6, 5],
-        [5, 4.4, 3.8, 3.2, 2.6, 2.6, 5, 5, 5, 5, 5, 5],
-        [5, 3, 3, 3, 3, 5, 6, 6.5, 6.5, 6, 4.5, 5],
-        [5, 4, 3.5, 3.25, 3, 3, 3, 3, 3.25, 3.5, 4, 5],
-        [5, 7, 7, 6.6, 6.2, 5.8, 5.4, 5, 4.6, 4.2, 5, 5],
-        [5, 4, 3.5, 3.5, 4, 5, 5, 4, 3.5, 3.5, 4, 5],
-        [5, 4, 3.5, 3.5, 4, 5, 5, 5, 5, 4.7, 4.3, 5],
-    ])
+    x = np.array(
+        [
+            [5, 6, 6.5, 6.75, 7, 7, 7, 7, 6.75, 6.5, 6, 5],
+            [5, 3, 3, 3.4, 3.8, 4.2, 4.6, 5, 5.4, 5.8, 5, 5],
+            [5, 6, 6.5, 6.5, 6, 5.25, 4.75, 4, 3.5, 3.5, 4, 5],
+            [5, 6, 6.5, 6.5, 6, 5, 5, 6, 6.5, 6.5, 6, 5],
+            [5, 4.4, 3.8, 3.2, 2.6, 2.6, 5, 5, 5, 5, 5, 5],
+            [5, 3, 3, 3, 3, 5, 6, 6.5, 6.5, 6, 4.5, 5],
+            [5, 4, 3.5, 3.25, 3, 3, 3, 3, 3.25, 3.5, 4, 5],
+            [5, 7, 7, 6.6, 6.2, 5.8, 5.4, 5, 4.6, 4.2, 5, 5],
+            [5, 4, 3.5, 3.5, 4, 5, 5, 4, 3.5, 3.5, 4, 5],
+            [5, 4, 3.5, 3.5, 4, 5, 5, 5, 5, 4.7, 4.3, 5],
+        ]
+    )
     x -= x.mean(1, keepdims=True)
     x /= x.std(1, keepdims=True)
     x -= x[:, :1]  # every signal starts (and, by design, ends) at 0
@@ -118,12 +128,18 @@ def load_mnist1d(seed: int = 42) -> Dataset:
     x_test = torch.tensor(x_te, dtype=torch.float32).unsqueeze(1)
     digest = hashlib.sha256(x_train.numpy().tobytes() + x_test.numpy().tobytes()).hexdigest()
     return Dataset(
-        name="mnist1d", x_train=x_train, y_train=torch.tensor(y_tr, dtype=torch.int64),
-        x_test=x_test, y_test=torch.tensor(y_te, dtype=torch.int64),
+        name="mnist1d",
+        x_train=x_train,
+        y_train=torch.tensor(y_tr, dtype=torch.int64),
+        x_test=x_test,
+        y_test=torch.tensor(y_te, dtype=torch.int64),
         classes=[str(d) for d in range(10)],
-        meta={"source": "MNIST-1D (Greydanus & Kobak 2020), generated locally",
-              "args": dict(MNIST1D_ARGS, padding=list(MNIST1D_ARGS["padding"]), seed=int(seed)),
-              "sha256_float32": digest})
+        meta={
+            "source": "MNIST-1D (Greydanus & Kobak 2020), generated locally",
+            "args": dict(MNIST1D_ARGS, padding=list(MNIST1D_ARGS["padding"]), seed=int(seed)),
+            "sha256_float32": digest,
+        },
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -132,8 +148,7 @@ def _digits_arrays() -> tuple[np.ndarray, ...]:
     from sklearn.model_selection import train_test_split
 
     bunch = load_digits()
-    arrays = train_test_split(bunch.images / 16.0, bunch.target, test_size=360,
-                              stratify=bunch.target, random_state=0)
+    arrays = train_test_split(bunch.images / 16.0, bunch.target, test_size=360, stratify=bunch.target, random_state=0)
     for arr in arrays:
         arr.flags.writeable = False
     return tuple(arrays)  # x_train, x_test, y_train, y_test
@@ -160,5 +175,8 @@ def load_digits_dataset() -> Dataset:
         x_test=torch.tensor(x_te, dtype=torch.float32).unsqueeze(1),
         y_test=torch.tensor(y_te, dtype=torch.int64),
         classes=[str(d) for d in range(10)],
-        meta={"source": "sklearn.datasets.load_digits (UCI optical digits, 8x8)",
-              "split": "train_test_split(test_size=360, stratify=y, random_state=0)"})
+        meta={
+            "source": "sklearn.datasets.load_digits (UCI optical digits, 8x8)",
+            "split": "train_test_split(test_size=360, stratify=y, random_state=0)",
+        },
+    )

@@ -19,12 +19,19 @@ import math
 import pickle
 import struct
 import tarfile
+from typing import ClassVar
 
 import numpy as np
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/): all multi-byte values are big-endian.
-_IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
-               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_DTYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 
 def parse_idx(content: bytes, ndim: int | None = None, source: str = "IDX data") -> np.ndarray:
@@ -46,12 +53,13 @@ def parse_idx(content: bytes, ndim: int | None = None, source: str = "IDX data")
         array([7, 8, 9], dtype=uint8)
     """
     if len(content) < 4 or content[:2] != b"\0\0":
-        raise ValueError(f"{source}: not an IDX file (the first two bytes must be zero, "
-                         f"got {content[:4]!r})")
+        raise ValueError(f"{source}: not an IDX file (the first two bytes must be zero, got {content[:4]!r})")
     code, nd = content[2], content[3]
     if code not in _IDX_DTYPES:
-        raise ValueError(f"{source}: unknown IDX type code 0x{code:02x}; expected one of "
-                         + ", ".join(f"0x{c:02x}" for c in _IDX_DTYPES))
+        raise ValueError(
+            f"{source}: unknown IDX type code 0x{code:02x}; expected one of "
+            + ", ".join(f"0x{c:02x}" for c in _IDX_DTYPES)
+        )
     if ndim is not None and nd != ndim:
         raise ValueError(f"{source}: expected {ndim} dimensions, the header says {nd}")
     header = 4 + 4 * nd
@@ -61,8 +69,10 @@ def parse_idx(content: bytes, ndim: int | None = None, source: str = "IDX data")
     dtype = _IDX_DTYPES[code]
     count = math.prod(dims)
     if len(content) - header != count * dtype.itemsize:
-        raise ValueError(f"{source}: header says {dims} x {dtype.itemsize} bytes = "
-                         f"{count * dtype.itemsize} bytes of data, the file has {len(content) - header}")
+        raise ValueError(
+            f"{source}: header says {dims} x {dtype.itemsize} bytes = "
+            f"{count * dtype.itemsize} bytes of data, the file has {len(content) - header}"
+        )
     return np.frombuffer(content, dtype=dtype, count=count, offset=header).reshape(dims)
 
 
@@ -83,7 +93,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
     """Unpickler that can rebuild dicts, lists, strings, numbers and NumPy arrays, nothing else."""
 
     _reconstruct = np.zeros(1).__reduce__()[0]
-    ALLOWED = {
+    ALLOWED: ClassVar[dict] = {
         ("numpy.core.multiarray", "_reconstruct"): _reconstruct,  # written by NumPy 1.x (and CIFAR)
         ("numpy._core.multiarray", "_reconstruct"): _reconstruct,  # written by NumPy 2.x
         ("numpy", "ndarray"): np.ndarray,
@@ -97,7 +107,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         except KeyError:
             raise pickle.UnpicklingError(
                 f"refusing to load global {module}.{name}: only NumPy arrays and builtin "
-                "containers are allowed in a CIFAR batch") from None
+                "containers are allowed in a CIFAR batch"
+            ) from None
 
 
 def restricted_loads(data: bytes):
@@ -141,8 +152,7 @@ def read_cifar10_python(blob: bytes, members_md5: dict[str, str], source: str = 
             except (KeyError, AttributeError):
                 raise ValueError(f"{source}: member {member} is missing") from None
             if hashlib.md5(data).hexdigest() != md5:
-                raise ValueError(f"{source}: member {member} has md5 "
-                                 f"{hashlib.md5(data).hexdigest()}, expected {md5}")
+                raise ValueError(f"{source}: member {member} has md5 {hashlib.md5(data).hexdigest()}, expected {md5}")
             try:
                 batch = restricted_loads(data)
             except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
@@ -160,6 +170,5 @@ def _parse_cifar_batch(batch, source: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{source}: expected a dict with 'data' and 'labels'")
     x, y = np.asarray(batch["data"]), np.asarray(batch["labels"], dtype=np.int64)
     if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 3 * 32 * 32 or len(x) != len(y):
-        raise ValueError(f"{source}: expected uint8 data (N, 3072) and N labels, got "
-                         f"{x.dtype} {x.shape} and {y.shape}")
+        raise ValueError(f"{source}: expected uint8 data (N, 3072) and N labels, got {x.dtype} {x.shape} and {y.shape}")
     return x.reshape(-1, 3, 32, 32), y  # rows are R(1024) G(1024) B(1024), row-major 32x32

@@ -45,8 +45,7 @@ def read_grey(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarr
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image file not found: {path}")
-    too_big = (f"image {path} is larger than the limit of {max_pixels} pixels "
-               "(max_pixels; a decompression bomb?)")
+    too_big = f"image {path} is larger than the limit of {max_pixels} pixels (max_pixels; a decompression bomb?)"
     try:
         with warnings.catch_warnings():
             # PIL only warns between its own limit and twice it; make that an error too.
@@ -121,20 +120,22 @@ def preprocess_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
     else:
         a = a.astype(np.float64)
         if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
-            raise ValueError(f"{source}: float images must have values in [0, 1], got "
-                             f"[{np.nanmin(a):.3g}, {np.nanmax(a):.3g}]")
+            raise ValueError(
+                f"{source}: float images must have values in [0, 1], got [{np.nanmin(a):.3g}, {np.nanmax(a):.3g}]"
+            )
     border = np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
     if np.median(border) > 0.5:
         a, border = 1.0 - a, 1.0 - border
     ink = a - np.median(border)
     peak = ink.max()
     if peak < _MIN_CONTRAST:
-        raise ValueError(f"{source}: no ink: nothing differs from the background by more than "
-                         f"{_MIN_CONTRAST} (the image is blank)")
+        raise ValueError(
+            f"{source}: no ink: nothing differs from the background by more than {_MIN_CONTRAST} (the image is blank)"
+        )
     ink = np.clip(ink / peak, 0.0, 1.0)
     rows = np.flatnonzero((ink > _INK_LEVEL).any(axis=1))
     cols = np.flatnonzero((ink > _INK_LEVEL).any(axis=0))
-    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
     scale = _BOX / max(h, w)
     nh, nw = max(1, int(np.floor(h * scale + 0.5))), max(1, int(np.floor(w * scale + 0.5)))
@@ -148,7 +149,7 @@ def preprocess_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
     # Paste with clipping: a digit whose mass sits far off its box centre may lose an edge row.
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(top + nh, _SIZE), min(left + nw, _SIZE)
-    out[y0:y1, x0:x1] = small[y0 - top:y1 - top, x0 - left:x1 - left]
+    out[y0:y1, x0:x1] = small[y0 - top : y1 - top, x0 - left : x1 - left]
     return out
 
 
@@ -204,9 +205,11 @@ def load_image_folder(path: str | os.PathLike, test_fraction: float = 0.2) -> Da
             train += [(files[i], label) for i in order[n_test:]]
         layout = f"split {1 - test_fraction:.0%}/{test_fraction:.0%} per class, seed 0"
     if not train or not test:
-        raise ValueError(f"folder dataset {root}: the {'training' if not train else 'test'} split "
-                         f"is empty ({layout}); add images (5 or more per class) or use "
-                         "train/ and test/ sub-folders")
+        raise ValueError(
+            f"folder dataset {root}: the {'training' if not train else 'test'} split "
+            f"is empty ({layout}); add images (5 or more per class) or use "
+            "train/ and test/ sub-folders"
+        )
 
     def tensors(items):
         x = np.stack([load_image(f) for f, _ in items])[:, None]  # (N, 1, 28, 28)
@@ -214,28 +217,41 @@ def load_image_folder(path: str | os.PathLike, test_fraction: float = 0.2) -> Da
 
     x_train, y_train = tensors(train)
     x_test, y_test = tensors(test)
-    return Dataset(name=f"folder:{path}", x_train=x_train, y_train=y_train, x_test=x_test,
-                   y_test=y_test, classes=classes,
-                   meta={"root": str(root), "layout": layout,
-                         "preprocessing": "MNIST-style: grey, 20 px box, centre of mass at (14, 14)"})
+    return Dataset(
+        name=f"folder:{path}",
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        classes=classes,
+        meta={
+            "root": str(root),
+            "layout": layout,
+            "preprocessing": "MNIST-style: grey, 20 px box, centre of mass at (14, 14)",
+        },
+    )
 
 
 def _class_names(folder: Path) -> list[str]:
     names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not names:
-        raise ValueError(f"folder dataset: {folder} has no class sub-folders "
-                         "(expected one folder of images per class, e.g. 0/ 1/ ... 9/)")
+        raise ValueError(
+            f"folder dataset: {folder} has no class sub-folders "
+            "(expected one folder of images per class, e.g. 0/ 1/ ... 9/)"
+        )
     return names
 
 
 def _list_images(folder: Path, names: list[str], classes: list[str]) -> list[tuple[Path, int]]:
     items = []
     for name in names:
-        files = sorted(p for p in (folder / name).iterdir()
-                       if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        files = sorted(
+            p for p in (folder / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+        )
         if not files:
-            raise ValueError(f"folder dataset: class folder {folder / name} has no images "
-                             f"({', '.join(IMAGE_SUFFIXES)})")
+            raise ValueError(
+                f"folder dataset: class folder {folder / name} has no images ({', '.join(IMAGE_SUFFIXES)})"
+            )
         items += [(f, classes.index(name)) for f in files]
     return items
 

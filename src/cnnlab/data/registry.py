@@ -31,8 +31,12 @@ DATASETS: dict[str, str] = {
 }
 
 
-def load_dataset(name: str, data_dir: str | os.PathLike | None = None, download: bool = True,
-                 cache_dir: str | os.PathLike | None = None) -> Dataset:
+def load_dataset(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+) -> Dataset:
     """Load a dataset by name into memory.
 
     Args:
@@ -80,8 +84,10 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, download:
 
 def _no_data_dir(name: str, data_dir) -> None:
     if data_dir is not None:
-        raise ValueError(f"dataset {name!r} reads no files from data_dir; got data_dir={str(data_dir)!r} "
-                         "(data_dir is for mnist, fashion-mnist, kmnist and cifar10)")
+        raise ValueError(
+            f"dataset {name!r} reads no files from data_dir; got data_dir={str(data_dir)!r} "
+            "(data_dir is for mnist, fashion-mnist, kmnist and cifar10)"
+        )
 
 
 def _load_ising(path: str) -> Dataset:
@@ -90,8 +96,9 @@ def _load_ising(path: str) -> Dataset:
     except ModuleNotFoundError as err:
         if not (err.name or "").startswith("cnnlab.physics"):
             raise
-        raise ValueError(f"dataset 'ising:{path}' needs cnnlab.physics.dataset, which is not "
-                         "available in this installation") from err
+        raise ValueError(
+            f"dataset 'ising:{path}' needs cnnlab.physics.dataset, which is not available in this installation"
+        ) from err
     return load_ising_dataset(path)
 
 
@@ -103,7 +110,8 @@ def _load_remote(source: RemoteSource, data_dir, download: bool, cache_dir) -> D
         if missing:
             raise FileNotFoundError(
                 f"dataset {source.name!r}: data_dir {folder} lacks {', '.join(missing)}; "
-                f"it must hold the files {', '.join(f.filename for f in source.files)}")
+                f"it must hold the files {', '.join(f.filename for f in source.files)}"
+            )
         contents = [read_verified(folder / f.filename, f) for f in source.files]
         origin = str(folder)
     else:
@@ -125,14 +133,16 @@ def _load_remote(source: RemoteSource, data_dir, download: bool, cache_dir) -> D
     n_classes = len(source.classes)
     for y in (y_train, y_test):
         if y.size and (y.min() < 0 or y.max() >= n_classes):
-            raise ValueError(f"dataset {source.name!r}: labels must be in [0, {n_classes}), "
-                             f"got [{y.min()}, {y.max()}]")
+            raise ValueError(f"dataset {source.name!r}: labels must be in [0, {n_classes}), got [{y.min()}, {y.max()}]")
     return Dataset(
         name=source.name,
-        x_train=_to_unit_float(x_train), y_train=torch.from_numpy(y_train.astype(np.int64)),
-        x_test=_to_unit_float(x_test), y_test=torch.from_numpy(y_test.astype(np.int64)),
+        x_train=_to_unit_float(x_train),
+        y_train=torch.from_numpy(y_train.astype(np.int64)),
+        x_test=_to_unit_float(x_test),
+        y_test=torch.from_numpy(y_test.astype(np.int64)),
         classes=list(source.classes),
-        meta={"source": origin, "files": [f.filename for f in source.files]})
+        meta={"source": origin, "files": [f.filename for f in source.files]},
+    )
 
 
 def _to_unit_float(x: np.ndarray) -> torch.Tensor:
@@ -142,10 +152,15 @@ def _to_unit_float(x: np.ndarray) -> torch.Tensor:
 
 def _offline_message(source: RemoteSource, folder: Path, err: Exception, download: bool) -> str:
     names = ", ".join(f.filename for f in source.files)
-    why = ("no mirror answered or delivered a verified file" if download
-           else "the files are not in the cache and download=False")
-    return (f"cannot get dataset {source.name!r}: {why} ({err}). If you are offline, "
-            f"download {names} elsewhere "
-            f"(from {source.mirrors[0]}) and either pass their folder with --data-dir DIR "
-            f"(Python: load_dataset({source.name!r}, data_dir=DIR)) or copy them into the cache "
-            f"folder {folder} (set $CNNLAB_DATA to move the cache).")
+    why = (
+        "no mirror answered or delivered a verified file"
+        if download
+        else "the files are not in the cache and download=False"
+    )
+    return (
+        f"cannot get dataset {source.name!r}: {why} ({err}). If you are offline, "
+        f"download {names} elsewhere "
+        f"(from {source.mirrors[0]}) and either pass their folder with --data-dir DIR "
+        f"(Python: load_dataset({source.name!r}, data_dir=DIR)) or copy them into the cache "
+        f"folder {folder} (set $CNNLAB_DATA to move the cache)."
+    )

@@ -26,8 +26,24 @@ from cnnlab.experiments.params import ParamsResult, lecture_cases, tied_params
 from cnnlab.experiments.transfer import TransferConfig, TransferResult, transfer
 
 __all__ = [
-    "ActivationsResult", "CompareConfig", "CompareResult", "EfficiencyResult", "EquivarianceResult",
-    "FiltersResult", "ParamsResult", "TransferConfig", "TransferResult", "TranslationResult", "compare",
-    "data_efficiency", "equivariance", "inspect_activations", "inspect_filters", "lecture_cases",
-    "nearest_stencil", "tied_params", "transfer", "translation_robustness",
+    "ActivationsResult",
+    "CompareConfig",
+    "CompareResult",
+    "EfficiencyResult",
+    "EquivarianceResult",
+    "FiltersResult",
+    "ParamsResult",
+    "TransferConfig",
+    "TransferResult",
+    "TranslationResult",
+    "compare",
+    "data_efficiency",
+    "equivariance",
+    "inspect_activations",
+    "inspect_filters",
+    "lecture_cases",
+    "nearest_stencil",
+    "tied_params",
+    "transfer",
+    "translation_robustness",
 ]

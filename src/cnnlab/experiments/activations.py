@@ -15,9 +15,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -29,8 +29,9 @@ from cnnlab.train.loop import normalize
 MAX_CHANNELS = 16  # feature maps shown per layer
 
 
-def trace_unit(net, x: torch.Tensor, layer: int, position: Sequence[int] | None = None,
-               channel: int | None = None) -> dict:
+def trace_unit(
+    net, x: torch.Tensor, layer: int, position: Sequence[int] | None = None, channel: int | None = None
+) -> dict:
     """Receptive field of one unit, from the spec and from the gradient.
 
     Args:
@@ -55,7 +56,7 @@ def trace_unit(net, x: torch.Tensor, layer: int, position: Sequence[int] | None 
     x = x.detach().clone().unsqueeze(0).requires_grad_(True)
     net.eval()
     activation = x
-    for module in list(net)[:layer + 1]:
+    for module in list(net)[: layer + 1]:
         activation = module(activation)
     column = activation[(0, slice(None)) + position]  # (C_out,)
     channel = int(column.argmax()) if channel is None else channel
@@ -67,9 +68,17 @@ def trace_unit(net, x: torch.Tensor, layer: int, position: Sequence[int] | None 
     span = rf.span(position, x.shape[2:])
     inside = np.zeros_like(sensitivity, dtype=bool)
     inside[tuple(slice(lo, hi) for lo, hi in span)] = True
-    return {"layer": layer, "layer_text": infos[layer].name, "channel": channel, "position": list(position),
-            "activation": column[channel].detach().item(), "span": [list(s) for s in span], "size": list(rf.size),
-            "gradient_inside": bool((sensitivity[~inside] == 0).all()), "sensitivity": sensitivity.tolist()}
+    return {
+        "layer": layer,
+        "layer_text": infos[layer].name,
+        "channel": channel,
+        "position": list(position),
+        "activation": column[channel].detach().item(),
+        "span": [list(s) for s in span],
+        "size": list(rf.size),
+        "gradient_inside": bool((sensitivity[~inside] == 0).all()),
+        "sensitivity": sensitivity.tolist(),
+    }
 
 
 def parse_unit(text: str | None) -> tuple[int | None, tuple[int, ...] | None]:
@@ -105,29 +114,45 @@ class ActivationsResult:
         return d
 
     def lines(self) -> list[str]:
-        out = [f"prediction: {self.prediction['class']} ({self.prediction['probability']:.1%})",
-               f"{'#':>3} {'layer':<22} {'output':>12} {'mean':>8} {'max':>8} {'active':>7}"]
+        out = [
+            f"prediction: {self.prediction['class']} ({self.prediction['probability']:.1%})",
+            f"{'#':>3} {'layer':<22} {'output':>12} {'mean':>8} {'max':>8} {'active':>7}",
+        ]
         for r in self.layers:
-            out.append(f"{r['index']:>3} {r['layer']:<22} {r['output']:>12} {r['mean']:>8.3f} {r['max']:>8.3f} "
-                       f"{r['active']:>7.1%}")
+            out.append(
+                f"{r['index']:>3} {r['layer']:<22} {r['output']:>12} {r['mean']:>8.3f} {r['max']:>8.3f} "
+                f"{r['active']:>7.1%}"
+            )
         u = self.unit
-        out.append(f"unit: layer {u['layer']} ({u['layer_text']}) channel {u['channel']} at {u['position']}: "
-                   f"receptive field {'x'.join(map(str, u['size']))}, input span {u['span']}; gradient zero "
-                   f"outside it: {u['gradient_inside']}")
+        out.append(
+            f"unit: layer {u['layer']} ({u['layer_text']}) channel {u['channel']} at {u['position']}: "
+            f"receptive field {'x'.join(map(str, u['size']))}, input span {u['span']}; gradient zero "
+            f"outside it: {u['gradient_inside']}"
+        )
         return out
 
     def markdown(self) -> str:
         u = self.unit
-        rows = [[r["index"], f"`{r['layer']}`", r["output"], f"{r['mean']:.3f}", f"{r['max']:.3f}", f"{r['active']:.1%}"]
-                for r in self.layers]
-        return "\n".join([
-            f"# Activations of {self.run_dir} on {self.image}", "",
-            f"Prediction: **{self.prediction['class']}** ({self.prediction['probability']:.1%}).", "",
-            report.markdown_table(["#", "layer", "output", "mean", "max", "active (> 0)"], rows), "",
-            f"Unit {u['channel']} at {u['position']} of layer {u['layer']} (`{u['layer_text']}`) sees input pixels "
-            f"{' x '.join(f'[{lo}, {hi})' for lo, hi in u['span'])} (receptive field "
-            f"{'x'.join(map(str, u['size']))}, clipped to the image); the gradient of the unit is zero outside "
-            f"that window: {u['gradient_inside']}.", "", report.plot_links(self.plots, None)])
+        rows = [
+            [r["index"], f"`{r['layer']}`", r["output"], f"{r['mean']:.3f}", f"{r['max']:.3f}", f"{r['active']:.1%}"]
+            for r in self.layers
+        ]
+        return "\n".join(
+            [
+                f"# Activations of {self.run_dir} on {self.image}",
+                "",
+                f"Prediction: **{self.prediction['class']}** ({self.prediction['probability']:.1%}).",
+                "",
+                report.markdown_table(["#", "layer", "output", "mean", "max", "active (> 0)"], rows),
+                "",
+                f"Unit {u['channel']} at {u['position']} of layer {u['layer']} (`{u['layer_text']}`) sees input pixels "
+                f"{' x '.join(f'[{lo}, {hi})' for lo, hi in u['span'])} (receptive field "
+                f"{'x'.join(map(str, u['size']))}, clipped to the image); the gradient of the unit is zero outside "
+                f"that window: {u['gradient_inside']}.",
+                "",
+                report.plot_links(self.plots, None),
+            ]
+        )
 
 
 def _input(model, image) -> tuple[torch.Tensor, str]:
@@ -138,6 +163,7 @@ def _input(model, image) -> tuple[torch.Tensor, str]:
     text = str(image)
     if text.startswith("test:"):
         from cnnlab.data import load_dataset
+
         try:
             index = int(text[5:])
         except ValueError:
@@ -149,11 +175,13 @@ def _input(model, image) -> tuple[torch.Tensor, str]:
     if shape != (1, 28, 28):
         raise ValueError(f"image files are preprocessed to 28x28 digits; this run's input is {shape}: use test:N")
     from cnnlab.data import load_image
+
     return torch.as_tensor(load_image(text)).view(shape), text
 
 
-def inspect_activations(run_dir: str | Path, image, out: str | Path | None = None, unit: str | None = None,
-                        channel: int | None = None) -> ActivationsResult:
+def inspect_activations(
+    run_dir: str | Path, image, out: str | Path | None = None, unit: str | None = None, channel: int | None = None
+) -> ActivationsResult:
     """Feature maps of every layer of a trained run for one input, and a unit's receptive field.
 
     Args:
@@ -164,6 +192,7 @@ def inspect_activations(run_dir: str | Path, image, out: str | Path | None = Non
         channel: the unit's channel (default: the most active one).
     """
     from cnnlab.train.runs import load
+
     model = load(run_dir)
     net = model.net
     raw, label = _input(model, image)
@@ -172,33 +201,66 @@ def inspect_activations(run_dir: str | Path, image, out: str | Path | None = Non
         outputs = [o[0] for o in net.features(x.unsqueeze(0))]
     prob = model.predict_proba(raw.unsqueeze(0))[0]
     top = int(prob.argmax())
-    layers = [{"index": i, "layer": info.name, "output": shape_text(info.out_shape),
-               "mean": float(o.mean()), "max": float(o.max()), "active": float((o > 0).float().mean())}
-              for i, (info, o) in enumerate(zip(net.infos, outputs))]
+    layers = [
+        {
+            "index": i,
+            "layer": info.name,
+            "output": shape_text(info.out_shape),
+            "mean": float(o.mean()),
+            "max": float(o.max()),
+            "active": float((o > 0).float().mean()),
+        }
+        for i, (info, o) in enumerate(zip(net.infos, outputs))
+    ]
     layer, position = parse_unit(unit)
     spatial = [i.index for i in net.infos if len(i.out_shape) > 1]
     if not spatial:
         raise ValueError(f"{run_dir}: the network has no layer with a spatial output to trace ({net.spec_text})")
     traced = trace_unit(net, x, spatial[-1] if layer is None else layer, position, channel)
-    result = ActivationsResult(str(run_dir), label, {"class": model.classes[top], "probability": float(prob[top])},
-                               layers, traced)
+    result = ActivationsResult(
+        str(run_dir), label, {"class": model.classes[top], "probability": float(prob[top])}, layers, traced
+    )
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         for i in spatial:
             maps = outputs[i][:MAX_CHANNELS].numpy()
-            result.plots.append(str(plots.filter_grid(
-                maps, [f"channel {c}" for c in range(len(maps))], out / f"layer{i:02d}.png",
-                f"layer {i} {net.infos[i].name}: output {layers[i]['output']}", cmap="viridis", symmetric=False)))
+            result.plots.append(
+                str(
+                    plots.filter_grid(
+                        maps,
+                        [f"channel {c}" for c in range(len(maps))],
+                        out / f"layer{i:02d}.png",
+                        f"layer {i} {net.infos[i].name}: output {layers[i]['output']}",
+                        cmap="viridis",
+                        symmetric=False,
+                    )
+                )
+            )
         flat = [i for i in range(len(outputs)) if i not in spatial]
         if flat:
-            result.plots.append(str(plots.vectors([outputs[i].numpy() for i in flat],
-                                                  [f"layer {i} {net.infos[i].name}" for i in flat],
-                                                  out / "dense_layers.png", "outputs of the flat layers")))
+            result.plots.append(
+                str(
+                    plots.vectors(
+                        [outputs[i].numpy() for i in flat],
+                        [f"layer {i} {net.infos[i].name}" for i in flat],
+                        out / "dense_layers.png",
+                        "outputs of the flat layers",
+                    )
+                )
+            )
         image_2d = raw.sum(0).numpy()
-        result.plots.append(str(plots.receptive_field(
-            image_2d, traced["span"], np.asarray(traced["sensitivity"]), out / "receptive_field.png",
-            f"layer {traced['layer']} channel {traced['channel']} at {traced['position']}: "
-            f"receptive field {'x'.join(map(str, traced['size']))}")))
+        result.plots.append(
+            str(
+                plots.receptive_field(
+                    image_2d,
+                    traced["span"],
+                    np.asarray(traced["sensitivity"]),
+                    out / "receptive_field.png",
+                    f"layer {traced['layer']} channel {traced['channel']} at {traced['position']}: "
+                    f"receptive field {'x'.join(map(str, traced['size']))}",
+                )
+            )
+        )
         report.save(result, out)
     return result

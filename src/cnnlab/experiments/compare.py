@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from tqdm import tqdm
 
@@ -74,16 +74,20 @@ class CompareConfig:
             return tuple(self.models)
         return ("mlp",) if self.optimizers else ("logreg", "mlp", "cnn")
 
-    def validate(self) -> "CompareConfig":
+    def validate(self) -> CompareConfig:
         if not isinstance(self.seeds, int) or isinstance(self.seeds, bool) or self.seeds < 1:
             raise ValueError(f"seeds must be an integer >= 1, got {self.seeds!r}")
         unknown = [o for o in self.optimizers if o not in OPTIMIZERS]
         if unknown:
             raise ValueError(f"unknown optimizer(s) {', '.join(unknown)}; valid: {', '.join(OPTIMIZERS)}")
         if self.optimizers and len(self.model_names) != 1:
-            raise ValueError(f"optimizers mode compares optimizers on one model; got models {', '.join(self.model_names)}")
+            raise ValueError(
+                f"optimizers mode compares optimizers on one model; got models {', '.join(self.model_names)}"
+            )
         if self.optimizers and (self.translation or self.data_efficiency or self.equivariance):
-            raise ValueError("translation, data_efficiency and equivariance go with a models comparison, not with optimizers")
+            raise ValueError(
+                "translation, data_efficiency and equivariance go with a models comparison, not with optimizers"
+            )
         return self
 
 
@@ -93,8 +97,8 @@ class CompareResult:
 
     config: dict
     dataset: str
-    mode: str                 # "models" or "optimizers"
-    recipe: dict              # the TrainConfig common to all runs
+    mode: str  # "models" or "optimizers"
+    recipe: dict  # the TrainConfig common to all runs
     runs: list[dict]
     summary: list[dict]
     translation: invariance.TranslationResult | None = None
@@ -119,22 +123,37 @@ class CompareResult:
         out = [head]
         for r in self.summary:
             a = r["test_accuracy"]
-            out.append(f"{r['label']:<12} {report.pm(a['mean'], a['std']):>16} {r['params']:>10,} "
-                       f"{r['train_seconds']['mean']:>8.1f}  {r['spec']}")
+            out.append(
+                f"{r['label']:<12} {report.pm(a['mean'], a['std']):>16} {r['params']:>10,} "
+                f"{r['train_seconds']['mean']:>8.1f}  {r['spec']}"
+            )
         return out
 
     def markdown(self) -> str:
         what = "models" if self.mode == "models" else f"optimizers on `{self.summary[0]['spec']}`"
         n = self.summary[0]["test_accuracy"]["n"]
-        rows = [[r["label"], report.pm(r["test_accuracy"]["mean"], r["test_accuracy"]["std"]), f"{r['params']:,}",
-                 f"{r['train_seconds']['mean']:.1f}", f"`{r['spec']}`"] for r in self.summary]
-        lines = [f"# Comparison of {what} on {self.dataset}", "",
-                 f"Test accuracy mean ± std over {n} seed(s) (sample standard deviation); recipe: "
-                 f"{self.recipe['optimizer']} lr {self.recipe['lr']}, {self.recipe['schedule']} schedule, "
-                 f"{self.recipe['epochs']} epochs, batch {self.recipe['batch_size']}"
-                 + (f", first {self.recipe['train_subset']:,} training examples" if self.recipe["train_subset"] else "")
-                 + ".", "",
-                 report.markdown_table([self.mode[:-1], "test accuracy", "parameters", "train seconds", "spec"], rows), ""]
+        rows = [
+            [
+                r["label"],
+                report.pm(r["test_accuracy"]["mean"], r["test_accuracy"]["std"]),
+                f"{r['params']:,}",
+                f"{r['train_seconds']['mean']:.1f}",
+                f"`{r['spec']}`",
+            ]
+            for r in self.summary
+        ]
+        lines = [
+            f"# Comparison of {what} on {self.dataset}",
+            "",
+            f"Test accuracy mean ± std over {n} seed(s) (sample standard deviation); recipe: "
+            f"{self.recipe['optimizer']} lr {self.recipe['lr']}, {self.recipe['schedule']} schedule, "
+            f"{self.recipe['epochs']} epochs, batch {self.recipe['batch_size']}"
+            + (f", first {self.recipe['train_subset']:,} training examples" if self.recipe["train_subset"] else "")
+            + ".",
+            "",
+            report.markdown_table([self.mode[:-1], "test accuracy", "parameters", "train seconds", "spec"], rows),
+            "",
+        ]
         lines += self._conclusions()
         lines += ["", report.plot_links(self.plots, self.out)]
         for sub in (self.translation, self.data_efficiency, self.equivariance):
@@ -144,26 +163,43 @@ class CompareResult:
 
     def _conclusions(self) -> list[str]:
         best = max(self.summary, key=lambda r: r["test_accuracy"]["mean"])
-        out = [f"Best: **{best['label']}** with {report.pm(best['test_accuracy']['mean'], best['test_accuracy']['std'])} "
-               f"test accuracy ({best['params']:,} parameters)."]
+        out = [
+            f"Best: **{best['label']}** with {report.pm(best['test_accuracy']['mean'], best['test_accuracy']['std'])} "
+            f"test accuracy ({best['params']:,} parameters)."
+        ]
         for r in self.summary:
             if r is best:
                 continue
             gap = best["test_accuracy"]["mean"] - r["test_accuracy"]["mean"]
             sure = "more than" if report.separated(best["test_accuracy"], r["test_accuracy"]) else "within"
-            out.append(f"- {r['label']}: {100 * gap:.1f} points lower ({sure} the combined error bars), "
-                       f"{r['params'] / best['params']:.2g}x the parameters of {best['label']}.")
+            out.append(
+                f"- {r['label']}: {100 * gap:.1f} points lower ({sure} the combined error bars), "
+                f"{r['params'] / best['params']:.2g}x the parameters of {best['label']}."
+            )
         published = PUBLISHED.get(self.dataset, {})
         if self.mode == "models" and published:
-            out += ["", "Published (Greydanus & Kobak 2020): "
-                    + ", ".join(f"{k} {100 * v:.0f} %" for k, v in published.items()) + "; measured here: "
-                    + ", ".join(f"{k} {100 * self.row(k)['test_accuracy']['mean']:.1f} %"
-                                for k in published if any(r["label"] == k for r in self.summary)) + "."]
+            out += [
+                "",
+                "Published (Greydanus & Kobak 2020): "
+                + ", ".join(f"{k} {100 * v:.0f} %" for k, v in published.items())
+                + "; measured here: "
+                + ", ".join(
+                    f"{k} {100 * self.row(k)['test_accuracy']['mean']:.1f} %"
+                    for k in published
+                    if any(r["label"] == k for r in self.summary)
+                )
+                + ".",
+            ]
         return out
 
 
-def compare(config: CompareConfig, data: Dataset | None = None, out: str | Path | None = None,
-            log: Callable[[str], None] | None = None, progress: bool | None = None) -> CompareResult:
+def compare(
+    config: CompareConfig,
+    data: Dataset | None = None,
+    out: str | Path | None = None,
+    log: Callable[[str], None] | None = None,
+    progress: bool | None = None,
+) -> CompareResult:
     """Train and compare; writes ``result.json``, ``report.md`` and plots into ``out`` when given.
 
     Args:
@@ -176,8 +212,14 @@ def compare(config: CompareConfig, data: Dataset | None = None, out: str | Path 
     config.validate()
     data = data if data is not None else load_dataset(config.dataset, data_dir=config.data_dir)
     specs = {name: model_spec(name, data.input_shape) for name in config.model_names}
-    base = recipe(data, epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
-                  train_subset=config.train_subset, threads=config.threads)
+    base = recipe(
+        data,
+        epochs=config.epochs,
+        lr=config.lr,
+        batch_size=config.batch_size,
+        train_subset=config.train_subset,
+        threads=config.threads,
+    )
     if config.optimizers:
         # The course's exercise: each optimizer at its usual learning rate, no schedule, a validation split.
         base = base.replace(schedule="none", val_split=0.1, lr=config.lr)
@@ -186,10 +228,22 @@ def compare(config: CompareConfig, data: Dataset | None = None, out: str | Path 
         out.mkdir(parents=True, exist_ok=True)
     log = log or (lambda line: None)
     labels = list(config.optimizers) or list(specs)
-    total = len(labels) * config.seeds * (1 + config.translation) + config.equivariance * 2 + (
-        len(specs) * config.seeds * len(config.sizes or efficiency.default_sizes(len(data.y_train))) if config.data_efficiency else 0)
-    bar = tqdm(total=total, desc="compare", unit="run", file=sys.stderr,
-               disable=not (sys.stderr.isatty() if progress is None else progress))
+    total = (
+        len(labels) * config.seeds * (1 + config.translation)
+        + config.equivariance * 2
+        + (
+            len(specs) * config.seeds * len(config.sizes or efficiency.default_sizes(len(data.y_train)))
+            if config.data_efficiency
+            else 0
+        )
+    )
+    bar = tqdm(
+        total=total,
+        desc="compare",
+        unit="run",
+        file=sys.stderr,
+        disable=not (sys.stderr.isatty() if progress is None else progress),
+    )
     runs, trained = [], {}
     for label in labels:
         spec = specs[config.model_names[0]] if config.optimizers else specs[label]
@@ -198,23 +252,49 @@ def compare(config: CompareConfig, data: Dataset | None = None, out: str | Path 
             run = train(cfg, data)
             trained.setdefault(label, []).append(run)
             f = run.final
-            runs.append({"label": label, "spec": spec, "seed": seed, "optimizer": cfg.optimizer, "lr": cfg.resolved_lr,
-                         "test_accuracy": f["test_accuracy"], "test_loss": f["test_loss"], "params": f["params"],
-                         "train_seconds": f["train_seconds"], "history": run.history.epochs})
+            runs.append(
+                {
+                    "label": label,
+                    "spec": spec,
+                    "seed": seed,
+                    "optimizer": cfg.optimizer,
+                    "lr": cfg.resolved_lr,
+                    "test_accuracy": f["test_accuracy"],
+                    "test_loss": f["test_loss"],
+                    "params": f["params"],
+                    "train_seconds": f["train_seconds"],
+                    "history": run.history.epochs,
+                }
+            )
             log(f"{label:<12} seed {seed}  test accuracy {f['test_accuracy']:.4f}  {f['train_seconds']:.1f}s")
             bar.update()
     summary = [_summarize(label, [r for r in runs if r["label"] == label]) for label in labels]
-    result = CompareResult(dataclasses.asdict(config), data.name, "optimizers" if config.optimizers else "models",
-                           base.to_dict(), runs, summary, out=str(out) if out is not None else None)
+    result = CompareResult(
+        dataclasses.asdict(config),
+        data.name,
+        "optimizers" if config.optimizers else "models",
+        base.to_dict(),
+        runs,
+        summary,
+        out=str(out) if out is not None else None,
+    )
     if out is not None:
         title = f"{data.name}: test accuracy, mean ± std over {config.seeds} seed(s)"
-        result.plots.append(str(plots.accuracy_bars(
-            labels, [r["test_accuracy"]["mean"] for r in summary], [r["test_accuracy"]["std"] for r in summary],
-            [f"{r['params']:,} params" for r in summary], out / "accuracy.png", title)))
+        result.plots.append(
+            str(
+                plots.accuracy_bars(
+                    labels,
+                    [r["test_accuracy"]["mean"] for r in summary],
+                    [r["test_accuracy"]["std"] for r in summary],
+                    [f"{r['params']:,} params" for r in summary],
+                    out / "accuracy.png",
+                    title,
+                )
+            )
+        )
         if config.optimizers:
             curves = {r["label"]: r["curves"] for r in summary}
-            result.plots.append(str(plots.learning_curves(curves, out / "learning_curves.png",
-                                                          f"{data.name}: {spec}")))
+            result.plots.append(str(plots.learning_curves(curves, out / "learning_curves.png", f"{data.name}: {spec}")))
     done = [0]
 
     def on_run() -> None:
@@ -225,14 +305,25 @@ def compare(config: CompareConfig, data: Dataset | None = None, out: str | Path 
     sub = dict(out=out, on_run=on_run)
     if config.translation:
         result.translation = invariance.translation_robustness(
-            data, specs, base, config.seeds, config.max_shift, config.augment_shift, config.eval_examples,
-            trained=trained, **sub)
+            data,
+            specs,
+            base,
+            config.seeds,
+            config.max_shift,
+            config.augment_shift,
+            config.eval_examples,
+            trained=trained,
+            **sub,
+        )
     if config.data_efficiency:
-        result.data_efficiency = efficiency.data_efficiency(data, specs, base, config.seeds,
-                                                            config.sizes or None, **sub)
+        result.data_efficiency = efficiency.data_efficiency(
+            data, specs, base, config.seeds, config.sizes or None, **sub
+        )
     if config.equivariance:
         eq_base = base.replace(train_subset=min(len(data.y_train), 10_000)) if len(data.y_train) > 10_000 else base
-        result.equivariance = invariance.equivariance(data, eq_base, config.max_shift, min(config.eval_examples, 1000), **sub)
+        result.equivariance = invariance.equivariance(
+            data, eq_base, config.max_shift, min(config.eval_examples, 1000), **sub
+        )
     bar.close()
     if out is not None:
         report.save(result, out)
@@ -242,8 +333,13 @@ def compare(config: CompareConfig, data: Dataset | None = None, out: str | Path 
 def _summarize(label: str, runs: list[dict]) -> dict:
     """Mean ± std of the metrics of one label's runs, and mean learning curves over seeds."""
     first = runs[0]
-    row = {"label": label, "spec": first["spec"], "optimizer": first["optimizer"], "lr": first["lr"],
-           "params": first["params"]}
+    row = {
+        "label": label,
+        "spec": first["spec"],
+        "optimizer": first["optimizer"],
+        "lr": first["lr"],
+        "params": first["params"],
+    }
     for key in ("test_accuracy", "test_loss", "train_seconds"):
         row[key] = report.summarize_values([r[key] for r in runs])
     epochs = [rec["epoch"] for rec in first["history"]]

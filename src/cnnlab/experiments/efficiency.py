@@ -13,8 +13,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from cnnlab.data.dataset import Dataset
 from cnnlab.experiments import plots, report
@@ -43,24 +43,40 @@ class EfficiencyResult:
 
     def markdown(self) -> str:
         rows = [[label] + [report.pm(m, s) for m, s in zip(c["mean"], c["std"])] for label, c in self.curves.items()]
-        lines = [f"## Data efficiency ({self.dataset})", "",
-                 f"Test accuracy against the number of training examples (mean ± std over {self.seeds} seed(s); "
-                 f"epochs per size {self.epochs}, so that small sets still get enough optimizer steps).", "",
-                 report.markdown_table(["model"] + [f"n = {n:,}" for n in self.sizes], rows), ""]
-        best_small = max(self.curves, key=lambda l: self.curves[l]["mean"][0])
-        lines.append(f"With only {self.sizes[0]:,} examples the best model is {best_small} "
-                     f"({report.pm(self.curves[best_small]['mean'][0], self.curves[best_small]['std'][0])}).")
+        lines = [
+            f"## Data efficiency ({self.dataset})",
+            "",
+            f"Test accuracy against the number of training examples (mean ± std over {self.seeds} seed(s); "
+            f"epochs per size {self.epochs}, so that small sets still get enough optimizer steps).",
+            "",
+            report.markdown_table(["model"] + [f"n = {n:,}" for n in self.sizes], rows),
+            "",
+        ]
+        best_small = max(self.curves, key=lambda label: self.curves[label]["mean"][0])
+        lines.append(
+            f"With only {self.sizes[0]:,} examples the best model is {best_small} "
+            f"({report.pm(self.curves[best_small]['mean'][0], self.curves[best_small]['std'][0])})."
+        )
         for label, c in self.curves.items():
             target = 0.9 * c["mean"][-1]
             reached = next((n for n, m in zip(self.sizes, c["mean"]) if m >= target), self.sizes[-1])
-            lines.append(f"- {label}: 90 % of its full-data accuracy ({100 * target:.1f} %) is reached with "
-                         f"{reached:,} examples.")
+            lines.append(
+                f"- {label}: 90 % of its full-data accuracy ({100 * target:.1f} %) is reached with "
+                f"{reached:,} examples."
+            )
         return "\n".join(lines + ["", report.plot_links(self.plots, None)])
 
 
-def data_efficiency(data: Dataset, specs: dict[str, str], base: TrainConfig, seeds: int = 1,
-                    sizes: Sequence[int] | None = None, min_steps: int = 300, out=None,
-                    on_run=None) -> EfficiencyResult:
+def data_efficiency(
+    data: Dataset,
+    specs: dict[str, str],
+    base: TrainConfig,
+    seeds: int = 1,
+    sizes: Sequence[int] | None = None,
+    min_steps: int = 300,
+    out=None,
+    on_run=None,
+) -> EfficiencyResult:
     """Train every model on the first ``n`` (shuffled) training examples for each ``n`` in ``sizes``.
 
     Args:
@@ -73,7 +89,7 @@ def data_efficiency(data: Dataset, specs: dict[str, str], base: TrainConfig, see
         out: folder for ``data_efficiency.png``.
         on_run: called after each training run.
     """
-    n_train = len(data.y_train) - int(round(base.val_split * len(data.y_train)))
+    n_train = len(data.y_train) - round(base.val_split * len(data.y_train))
     sizes = default_sizes(n_train) if sizes is None else sorted({int(s) for s in sizes})
     bad = [s for s in sizes if not 1 <= s <= n_train]
     if bad:
@@ -94,7 +110,11 @@ def data_efficiency(data: Dataset, specs: dict[str, str], base: TrainConfig, see
         curves[label] = {"mean": [m for m, _ in stats], "std": [s for _, s in stats], "values": per_size}
     result = EfficiencyResult(data.name, sizes, epochs, seeds, curves)
     if out is not None:
-        panel = {"title": f"{data.name}: accuracy vs training examples",
-                 "series": [{"label": l, "x": sizes, "mean": c["mean"], "std": c["std"]} for l, c in curves.items()]}
-        result.plots.append(str(plots.curve_panels([panel], out / "data_efficiency.png", "training examples", logx=True)))
+        panel = {
+            "title": f"{data.name}: accuracy vs training examples",
+            "series": [{"label": label, "x": sizes, "mean": c["mean"], "std": c["std"]} for label, c in curves.items()],
+        }
+        result.plots.append(
+            str(plots.curve_panels([panel], out / "data_efficiency.png", "training examples", logx=True))
+        )
     return result

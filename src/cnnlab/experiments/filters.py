@@ -49,31 +49,49 @@ def stencils(dims: int, size: int) -> dict[str, np.ndarray]:
     d1, c1, s1 = np.array([0.0, -1, 1]), np.array([-1.0, 0, 1]), np.array([1.0, -2, 1])
     delta, box, binom = np.array([0.0, 1, 0]), np.ones(3), _binomial(3)
     if dims == 1:
-        bank = {"identity": delta, "box blur": box, "binomial blur": binom, "forward difference": d1,
-                "central difference": c1, "second difference": s1}
+        bank = {
+            "identity": delta,
+            "box blur": box,
+            "binomial blur": binom,
+            "forward difference": d1,
+            "central difference": c1,
+            "second difference": s1,
+        }
         if size > 3:
-            bank |= {f"binomial blur {size}": _binomial(size),
-                     f"derivative of gaussian {size}": np.convolve(_binomial(size - 1), [-1.0, 1.0]),
-                     f"second derivative of gaussian {size}": np.convolve(_binomial(size - 2), s1)}
+            bank |= {
+                f"binomial blur {size}": _binomial(size),
+                f"derivative of gaussian {size}": np.convolve(_binomial(size - 1), [-1.0, 1.0]),
+                f"second derivative of gaussian {size}": np.convolve(_binomial(size - 2), s1),
+            }
     else:
-        row = lambda v: np.outer(delta, v)  # noqa: E731 -- a 1-D stencil along x, on the middle row
-        bank = {"identity": np.outer(delta, delta), "box blur": np.outer(box, box), "binomial blur": np.outer(binom, binom),
-                "forward difference x": row(d1), "forward difference y": row(d1).T,
-                "central difference x": row(c1), "central difference y": row(c1).T,
-                "sobel x (d/dx)": np.outer(binom, c1), "sobel y (d/dy)": np.outer(c1, binom),
-                "sobel diagonal (d/dx + d/dy)": np.array([[-2.0, -1, 0], [-1, 0, 1], [0, 1, 2]]),
-                "sobel antidiagonal (d/dx - d/dy)": np.array([[0.0, 1, 2], [-1, 0, 1], [-2, -1, 0]]),
-                "second difference x": row(s1), "second difference y": row(s1).T,
-                "laplacian 5-point": row(s1) + row(s1).T,
-                "laplacian 9-point": np.ones((3, 3)) - 9 * np.outer(delta, delta),
-                "mixed derivative d2/dxdy": np.outer(c1, c1)}
+        row = lambda v: np.outer(delta, v)
+        bank = {
+            "identity": np.outer(delta, delta),
+            "box blur": np.outer(box, box),
+            "binomial blur": np.outer(binom, binom),
+            "forward difference x": row(d1),
+            "forward difference y": row(d1).T,
+            "central difference x": row(c1),
+            "central difference y": row(c1).T,
+            "sobel x (d/dx)": np.outer(binom, c1),
+            "sobel y (d/dy)": np.outer(c1, binom),
+            "sobel diagonal (d/dx + d/dy)": np.array([[-2.0, -1, 0], [-1, 0, 1], [0, 1, 2]]),
+            "sobel antidiagonal (d/dx - d/dy)": np.array([[0.0, 1, 2], [-1, 0, 1], [-2, -1, 0]]),
+            "second difference x": row(s1),
+            "second difference y": row(s1).T,
+            "laplacian 5-point": row(s1) + row(s1).T,
+            "laplacian 9-point": np.ones((3, 3)) - 9 * np.outer(delta, delta),
+            "mixed derivative d2/dxdy": np.outer(c1, c1),
+        }
         if size > 3:
             b, db = _binomial(size), np.convolve(_binomial(size - 1), [-1.0, 1.0])
             sb = np.convolve(_binomial(size - 2), s1)
-            bank |= {f"binomial blur {size}x{size}": np.outer(b, b),
-                     f"derivative of gaussian x {size}x{size}": np.outer(b, db),
-                     f"derivative of gaussian y {size}x{size}": np.outer(db, b),
-                     f"laplacian of gaussian {size}x{size}": np.outer(b, sb) + np.outer(sb, b)}
+            bank |= {
+                f"binomial blur {size}x{size}": np.outer(b, b),
+                f"derivative of gaussian x {size}x{size}": np.outer(b, db),
+                f"derivative of gaussian y {size}x{size}": np.outer(db, b),
+                f"laplacian of gaussian {size}x{size}": np.outer(b, sb) + np.outer(sb, b),
+            }
     return {name: s / np.linalg.norm(s) for name, s in bank.items()}
 
 
@@ -166,32 +184,57 @@ class FiltersResult:
         out = [f"{'#':>3} {'nearest stencil':<36} {'|cos|':>6} {'peak frequency (y, x) cycles/px':>32}"]
         for r in self.rows:
             sign = "-" if r["sign"] < 0 else "+"
-            out.append(f"{r['filter']:>3} {sign + r['stencil']:<36} {r['similarity']:>6.2f} "
-                       f"{', '.join(f'{f:+.2f}' for f in r['peak_frequency']):>32}")
+            out.append(
+                f"{r['filter']:>3} {sign + r['stencil']:<36} {r['similarity']:>6.2f} "
+                f"{', '.join(f'{f:+.2f}' for f in r['peak_frequency']):>32}"
+            )
         return out
 
     def markdown(self) -> str:
         n = len(self.rows)
         matched = sum(c for name, c in self.counts.items() if name != "no close stencil")
-        lines = [f"# First-layer filters of {self.run_dir}", "",
-                 f"Layer `{self.layer}`: {n} filters of {'x'.join(map(str, self.filter_shape))}. "
-                 f"{matched} of {n} are within |cos| >= {GOOD_MATCH} of a finite-difference stencil:", ""]
+        lines = [
+            f"# First-layer filters of {self.run_dir}",
+            "",
+            f"Layer `{self.layer}`: {n} filters of {'x'.join(map(str, self.filter_shape))}. "
+            f"{matched} of {n} are within |cos| >= {GOOD_MATCH} of a finite-difference stencil:",
+            "",
+        ]
         lines += [f"- {name}: {count}" for name, count in sorted(self.counts.items(), key=lambda kv: -kv[1])]
         low = sum(1 for r in self.rows if not any(r["peak_frequency"]))
         angles = sorted(r["orientation"] for r in self.rows if r.get("orientation") is not None)
-        lines += ["", f"{low} of {n} spectra peak at zero frequency (smoothing, low-pass); the others peak at a "
-                  "nonzero frequency (edge and texture detectors, band- or high-pass)"
-                  + (f", responding to intensity changes along directions {', '.join(f'{a:.0f}°' for a in angles)} "
-                     "(0° = along x)." if angles else "."), "",
-                  report.markdown_table(["filter", "nearest stencil", "|cos|", "peak frequency (y, x) cycles/px"],
-                                        [[r["filter"], ("−" if r["sign"] < 0 else "+") + r["stencil"],
-                                          f"{r['similarity']:.2f}", r["peak_frequency"]] for r in self.rows]),
-                  "", report.plot_links(self.plots, None)]
+        lines += [
+            "",
+            f"{low} of {n} spectra peak at zero frequency (smoothing, low-pass); the others peak at a "
+            "nonzero frequency (edge and texture detectors, band- or high-pass)"
+            + (
+                f", responding to intensity changes along directions {', '.join(f'{a:.0f}°' for a in angles)} "
+                "(0° = along x)."
+                if angles
+                else "."
+            ),
+            "",
+            report.markdown_table(
+                ["filter", "nearest stencil", "|cos|", "peak frequency (y, x) cycles/px"],
+                [
+                    [
+                        r["filter"],
+                        ("−" if r["sign"] < 0 else "+") + r["stencil"],
+                        f"{r['similarity']:.2f}",
+                        r["peak_frequency"],
+                    ]
+                    for r in self.rows
+                ],
+            ),
+            "",
+            report.plot_links(self.plots, None),
+        ]
         return "\n".join(lines)
 
 
-def inspect_filters(run_dir: str | Path, out: str | Path | None = None, spectrum_size: int = 16,
-                    max_plotted: int = 64) -> FiltersResult:
+def inspect_filters(
+    run_dir: str | Path, out: str | Path | None = None, spectrum_size: int = 16, max_plotted: int = 64
+) -> FiltersResult:
     """First-layer filters of a trained run: image grid, Fourier spectra, nearest stencils.
 
     Args:
@@ -201,6 +244,7 @@ def inspect_filters(run_dir: str | Path, out: str | Path | None = None, spectrum
         max_plotted: at most this many filters in the plots (a dense layer has hundreds).
     """
     from cnnlab.train.runs import load
+
     model = load(run_dir)
     index, weights = first_filters(model.net)
     layer = model.net.layers[index].to_text()
@@ -211,21 +255,36 @@ def inspect_filters(run_dir: str | Path, out: str | Path | None = None, spectrum
         s = spectrum(w, spectrum_size)
         peak = np.unravel_index(s.argmax(), s.shape)
         freq = [round(float(p - n // 2) / n, 4) for p, n in zip(peak, s.shape)]
-        rows.append(dict(match, filter=i, peak_frequency=freq, orientation=_orientation(freq),
-                         norm=float(np.linalg.norm(w))))
+        rows.append(
+            dict(match, filter=i, peak_frequency=freq, orientation=_orientation(freq), norm=float(np.linalg.norm(w)))
+        )
     counts = Counter(r["stencil"] if r["similarity"] >= GOOD_MATCH else "no close stencil" for r in rows)
     result = FiltersResult(str(run_dir), layer, list(weights.shape[1:]), rows, dict(counts))
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        captions = [f"{r['filter']}: {'−' if r['sign'] < 0 else ''}{r['stencil']}\n|cos| {r['similarity']:.2f}"
-                    if r["similarity"] >= GOOD_MATCH else f"{r['filter']}: (|cos| {r['similarity']:.2f})" for r in rows]
+        captions = [
+            f"{r['filter']}: {'−' if r['sign'] < 0 else ''}{r['stencil']}\n|cos| {r['similarity']:.2f}"
+            if r["similarity"] >= GOOD_MATCH
+            else f"{r['filter']}: (|cos| {r['similarity']:.2f})"
+            for r in rows
+        ]
         shown = slice(0, max_plotted)
-        result.plots.append(str(plots.filter_grid(weights[shown], captions[shown], out / "filters.png",
-                                                  f"{layer}: learned filters")))
+        result.plots.append(
+            str(plots.filter_grid(weights[shown], captions[shown], out / "filters.png", f"{layer}: learned filters"))
+        )
         spectra = np.stack([spectrum(w, spectrum_size) for w in weights[shown]])
-        result.plots.append(str(plots.filter_grid(spectra, [f"{r['filter']}" for r in rows[shown]], out / "spectra.png",
-                                                  "|Fourier transform| (zero frequency at the centre)",
-                                                  cmap="viridis", symmetric=False)))
+        result.plots.append(
+            str(
+                plots.filter_grid(
+                    spectra,
+                    [f"{r['filter']}" for r in rows[shown]],
+                    out / "spectra.png",
+                    "|Fourier transform| (zero frequency at the centre)",
+                    cmap="viridis",
+                    symmetric=False,
+                )
+            )
+        )
         report.save(result, out)
     return result

@@ -22,9 +22,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -37,8 +37,10 @@ from cnnlab.train import TrainConfig
 from cnnlab.train.loop import normalize, predict_logits
 
 #: The ``equivariant`` preset with 2x2 max pooling (stride 2) after each of its first two convs.
-POOLED_TWIN = ("conv(16,5,p=2,mode=circular)-relu-maxpool(2)-conv(32,5,p=2,mode=circular)-relu-maxpool(2)"
-               "-conv(32,5,p=2,mode=circular)-relu-gap-linear")
+POOLED_TWIN = (
+    "conv(16,5,p=2,mode=circular)-relu-maxpool(2)-conv(32,5,p=2,mode=circular)-relu-maxpool(2)"
+    "-conv(32,5,p=2,mode=circular)-relu-gap-linear"
+)
 TWIN_STRIDE = 4
 MODES = ("zeros", "circular")
 
@@ -68,8 +70,9 @@ def shift_each(x: torch.Tensor, k: int, mode: str, seed: int = 0) -> torch.Tenso
     return out
 
 
-def shifted_accuracies(net: torch.nn.Module, data: Dataset, x: torch.Tensor, y: torch.Tensor,
-                       shifts: Sequence[int], mode: str) -> list[float]:
+def shifted_accuracies(
+    net: torch.nn.Module, data: Dataset, x: torch.Tensor, y: torch.Tensor, shifts: Sequence[int], mode: str
+) -> list[float]:
     """Accuracy on ``x`` (raw) with every example shifted by each ``k`` of ``shifts``."""
     return [accuracy(net, shift_each(x, k, mode), y, data) for k in shifts]
 
@@ -105,26 +108,44 @@ class TranslationResult:
     def markdown(self) -> str:
         k = self.shifts[-1]
         shown = [s for s in dict.fromkeys((0, 1, 2, 4, k)) if s in self.shifts]
-        rows = [[c["model"], "yes" if c["augmented"] else "no", c["mode"]]
-                + [report.pm(c["mean"][s], c["std"][s]) for s in shown] for c in self.curves]
-        lines = [f"## Translation robustness ({self.dataset})", "",
-                 f"Each of {self.eval_examples} test examples shifted by 0..{k} pixels (one random direction per "
-                 f"example); augmentation = random shifts of up to {self.augment_shift} pixels during training; "
-                 f"mean ± std over {self.seeds} seed(s).", "",
-                 report.markdown_table(["model", "augmented", "fill"] + [f"{s} px" for s in shown], rows), ""]
+        rows = [
+            [c["model"], "yes" if c["augmented"] else "no", c["mode"]]
+            + [report.pm(c["mean"][s], c["std"][s]) for s in shown]
+            for c in self.curves
+        ]
+        lines = [
+            f"## Translation robustness ({self.dataset})",
+            "",
+            f"Each of {self.eval_examples} test examples shifted by 0..{k} pixels (one random direction per "
+            f"example); augmentation = random shifts of up to {self.augment_shift} pixels during training; "
+            f"mean ± std over {self.seeds} seed(s).",
+            "",
+            report.markdown_table(["model", "augmented", "fill"] + [f"{s} px" for s in shown], rows),
+            "",
+        ]
         for c in self.curves:
             if c["mode"] == "zeros" and not c["augmented"]:
                 aug = self.curve(c["model"], True, "zeros")
-                lines.append(f"- {c['model']}: shifting the test images by {k} pixels (zero fill) takes accuracy from "
-                             f"{report.pm(c['mean'][0], c['std'][0])} to {report.pm(c['mean'][-1], c['std'][-1])}; "
-                             f"trained with augmentation it keeps {report.pm(aug['mean'][-1], aug['std'][-1])}.")
+                lines.append(
+                    f"- {c['model']}: shifting the test images by {k} pixels (zero fill) takes accuracy from "
+                    f"{report.pm(c['mean'][0], c['std'][0])} to {report.pm(c['mean'][-1], c['std'][-1])}; "
+                    f"trained with augmentation it keeps {report.pm(aug['mean'][-1], aug['std'][-1])}."
+                )
         return "\n".join(lines + ["", report.plot_links(self.plots, None)])
 
 
-def translation_robustness(data: Dataset, specs: dict[str, str], base: TrainConfig, seeds: int = 1,
-                           max_shift: int | None = None, augment_shift: int | None = None,
-                           eval_examples: int = 2000, trained: dict[str, list[Trained]] | None = None,
-                           out=None, on_run=None) -> TranslationResult:
+def translation_robustness(
+    data: Dataset,
+    specs: dict[str, str],
+    base: TrainConfig,
+    seeds: int = 1,
+    max_shift: int | None = None,
+    augment_shift: int | None = None,
+    eval_examples: int = 2000,
+    trained: dict[str, list[Trained]] | None = None,
+    out=None,
+    on_run=None,
+) -> TranslationResult:
     """Accuracy vs test-set shift for each model, trained without and with translation augmentation.
 
     Args:
@@ -159,8 +180,15 @@ def translation_robustness(data: Dataset, specs: dict[str, str], base: TrainConf
             for mode in MODES:
                 per_seed = [shifted_accuracies(net, data, x, y, shifts, mode) for net in nets]
                 stats = [report.mean_std(values) for values in zip(*per_seed)]
-                curves.append({"model": label, "augmented": augmented, "mode": mode,
-                               "mean": [m for m, _ in stats], "std": [s for _, s in stats]})
+                curves.append(
+                    {
+                        "model": label,
+                        "augmented": augmented,
+                        "mode": mode,
+                        "mean": [m for m, _ in stats],
+                        "std": [s for _, s in stats],
+                    }
+                )
     result = TranslationResult(data.name, shifts, augment_shift, len(y), seeds, curves)
     if out is not None:
         result.plots.append(str(plot_translation(result, out / "translation.png")))
@@ -170,11 +198,24 @@ def translation_robustness(data: Dataset, specs: dict[str, str], base: TrainConf
 def plot_translation(result: TranslationResult, path) -> Path:
     """Accuracy vs shift, one panel per fill; one colour per model, dashed without augmentation."""
     models = list(dict.fromkeys(c["model"] for c in result.curves))
-    panels = [{"title": f"{result.dataset}: {mode} fill", "series": [
-        {"label": c["model"] + (f" + augmentation ±{result.augment_shift} px" if c["augmented"] else ""),
-         "x": result.shifts, "mean": c["mean"], "std": c["std"], "style": "-o" if c["augmented"] else "--s",
-         "color": f"C{models.index(c['model']) % 10}"}
-        for c in result.curves if c["mode"] == mode]} for mode in MODES]
+    panels = [
+        {
+            "title": f"{result.dataset}: {mode} fill",
+            "series": [
+                {
+                    "label": c["model"] + (f" + augmentation ±{result.augment_shift} px" if c["augmented"] else ""),
+                    "x": result.shifts,
+                    "mean": c["mean"],
+                    "std": c["std"],
+                    "style": "-o" if c["augmented"] else "--s",
+                    "color": f"C{models.index(c['model']) % 10}",
+                }
+                for c in result.curves
+                if c["mode"] == mode
+            ],
+        }
+        for mode in MODES
+    ]
     return plots.curve_panels(panels, path, "shift (pixels)")
 
 
@@ -198,8 +239,8 @@ class EquivarianceResult:
     dataset: str
     shifts: list[int]
     specs: dict[str, str]
-    random_logit_change: dict[str, list[float]]   # label -> per shift (random weights, float64)
-    trained: dict[str, dict]                      # label -> {"accuracy", "flipped", "logit_change"} per shift
+    random_logit_change: dict[str, list[float]]  # label -> per shift (random weights, float64)
+    trained: dict[str, dict]  # label -> {"accuracy", "flipped", "logit_change"} per shift
     eval_examples: int
     plots: list[str] = field(default_factory=list)
 
@@ -211,33 +252,55 @@ class EquivarianceResult:
         eq, tw = self.trained["equivariant"]["accuracy"][0], self.trained["maxpool twin"]["accuracy"][0]
         scores = f"unshifted, the equivariant net scores {100 * eq:.1f} % and its max-pooling twin {100 * tw:.1f} %"
         if eq < tw - 0.01:
-            return (f"Invariance by design is not free here: {scores} (the global average throws away where, "
-                    "within the input, the features were).")
+            return (
+                f"Invariance by design is not free here: {scores} (the global average throws away where, "
+                "within the input, the features were)."
+            )
         return f"Here invariance costs no accuracy: {scores}."
 
     def markdown(self) -> str:
         eq, tw = self.random_logit_change["equivariant"], self.random_logit_change["maxpool twin"]
         odd = [c for k, c in zip(self.shifts, tw) if k % TWIN_STRIDE]
-        lines = [f"## Exact translation invariance ({self.dataset})", "",
-                 f"Circular shifts along x by 0..{self.shifts[-1]} pixels, {self.eval_examples} test inputs.", "",
-                 f"- `equivariant` (circular padding, stride 1, global average pooling): largest relative logit "
-                 f"change {max(eq):.1e} (float64, random weights) -- invariant up to rounding.",
-                 f"- its twin with two 2x2 max pools (stride 4 in total): {max(odd):.2f} for shifts that are not "
-                 f"multiples of {TWIN_STRIDE}, and {max(c for k, c in zip(self.shifts, tw) if k % TWIN_STRIDE == 0):.1e} "
-                 f"for multiples of {TWIN_STRIDE} (the pooling grid lines up again)."]
+        lines = [
+            f"## Exact translation invariance ({self.dataset})",
+            "",
+            f"Circular shifts along x by 0..{self.shifts[-1]} pixels, {self.eval_examples} test inputs.",
+            "",
+            f"- `equivariant` (circular padding, stride 1, global average pooling): largest relative logit "
+            f"change {max(eq):.1e} (float64, random weights) -- invariant up to rounding.",
+            f"- its twin with two 2x2 max pools (stride 4 in total): {max(odd):.2f} for shifts that are not "
+            f"multiples of {TWIN_STRIDE}, and {max(c for k, c in zip(self.shifts, tw) if k % TWIN_STRIDE == 0):.1e} "
+            f"for multiples of {TWIN_STRIDE} (the pooling grid lines up again).",
+        ]
         if self.trained:
-            rows = [[k] + [f"{100 * self.trained[l]['accuracy'][i]:.1f} % / {100 * self.trained[l]['flipped'][i]:.1f} %"
-                           for l in self.trained] for i, k in enumerate(self.shifts)]
+            rows = [
+                [k]
+                + [
+                    f"{100 * self.trained[label]['accuracy'][i]:.1f} % / {100 * self.trained[label]['flipped'][i]:.1f} %"
+                    for label in self.trained
+                ]
+                for i, k in enumerate(self.shifts)
+            ]
             worst = max(self.trained["maxpool twin"]["flipped"])
-            lines += ["", f"After training: accuracy on the shifted test set / predictions changed by the shift. "
-                      f"The max-pooling net changes up to {100 * worst:.1f} % of its predictions; the equivariant "
-                      f"net changes {100 * max(self.trained['equivariant']['flipped']):.2f} %. {self._cost()}", "",
-                      report.markdown_table(["shift (px)"] + list(self.trained), rows)]
+            lines += [
+                "",
+                f"After training: accuracy on the shifted test set / predictions changed by the shift. "
+                f"The max-pooling net changes up to {100 * worst:.1f} % of its predictions; the equivariant "
+                f"net changes {100 * max(self.trained['equivariant']['flipped']):.2f} %. {self._cost()}",
+                "",
+                report.markdown_table(["shift (px)"] + list(self.trained), rows),
+            ]
         return "\n".join(lines + ["", report.plot_links(self.plots, None)])
 
 
-def equivariance(data: Dataset, base: TrainConfig | None = None, max_shift: int | None = None,
-                 eval_examples: int = 1000, out=None, on_run=None) -> EquivarianceResult:
+def equivariance(
+    data: Dataset,
+    base: TrainConfig | None = None,
+    max_shift: int | None = None,
+    eval_examples: int = 1000,
+    out=None,
+    on_run=None,
+) -> EquivarianceResult:
     """Measure how exactly the ``equivariant`` preset and its max-pooling twin ignore circular shifts.
 
     Args:
@@ -265,15 +328,30 @@ def equivariance(data: Dataset, base: TrainConfig | None = None, max_shift: int 
         xn = normalize(x, data.mean, data.std)
         pred = predict_logits(net, xn).argmax(1)
         moved = [predict_logits(net, shift(xn, k, mode="circular")) for k in shifts]
-        trained[label] = {"accuracy": [(m.argmax(1) == y).float().mean().item() for m in moved],
-                          "flipped": [(m.argmax(1) != pred).float().mean().item() for m in moved],
-                          "logit_change": logit_change(net, xn[:256], [(k, 0) for k in shifts])}
+        trained[label] = {
+            "accuracy": [(m.argmax(1) == y).float().mean().item() for m in moved],
+            "flipped": [(m.argmax(1) != pred).float().mean().item() for m in moved],
+            "logit_change": logit_change(net, xn[:256], [(k, 0) for k in shifts]),
+        }
     result = EquivarianceResult(data.name, shifts, specs, random_change, trained, len(y))
     if out is not None and trained:
-        panels = [{"title": "predictions changed by a circular shift", "series": [
-                       {"label": l, "x": shifts, "mean": t["flipped"], "std": [0.0] * len(shifts)} for l, t in trained.items()]},
-                  {"title": "accuracy on the circularly shifted test set", "series": [
-                       {"label": l, "x": shifts, "mean": t["accuracy"], "std": [0.0] * len(shifts)} for l, t in trained.items()]}]
-        result.plots.append(str(plots.curve_panels(panels, out / "equivariance.png", "circular shift (pixels)",
-                                                   ylabel="%")))
+        panels = [
+            {
+                "title": "predictions changed by a circular shift",
+                "series": [
+                    {"label": label, "x": shifts, "mean": t["flipped"], "std": [0.0] * len(shifts)}
+                    for label, t in trained.items()
+                ],
+            },
+            {
+                "title": "accuracy on the circularly shifted test set",
+                "series": [
+                    {"label": label, "x": shifts, "mean": t["accuracy"], "std": [0.0] * len(shifts)}
+                    for label, t in trained.items()
+                ],
+            },
+        ]
+        result.plots.append(
+            str(plots.curve_panels(panels, out / "equivariance.png", "circular shift (pixels)", ylabel="%"))
+        )
     return result

@@ -22,22 +22,38 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from cnnlab import spec as S
 from cnnlab.experiments import report
 from cnnlab.shapes import conv_output_size, conv_param_counts
 
 
-def _row(name: str, in_shape: Sequence[int], out_channels: int, kernel_size: int, stride: int = 1,
-         padding: int = 0, bias: bool = True, index: int | None = None) -> dict:
+def _row(
+    name: str,
+    in_shape: Sequence[int],
+    out_channels: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    bias: bool = True,
+    index: int | None = None,
+) -> dict:
     c = conv_param_counts(tuple(in_shape), out_channels, kernel_size, stride, padding, bias)
     out_spatial = [conv_output_size(n, kernel_size, stride, padding) for n in in_shape[1:]]
-    return {"index": index, "layer": name, "input": S.shape_text(in_shape),
-            "output": S.shape_text([out_channels, *out_spatial]), "positions": c.positions,
-            "conv": c.conv, "locally_connected": c.locally_connected, "dense": c.dense,
-            "tied_reduction": c.tied_reduction, "dense_reduction": c.dense_reduction}
+    return {
+        "index": index,
+        "layer": name,
+        "input": S.shape_text(in_shape),
+        "output": S.shape_text([out_channels, *out_spatial]),
+        "positions": c.positions,
+        "conv": c.conv,
+        "locally_connected": c.locally_connected,
+        "dense": c.dense,
+        "tied_reduction": c.tied_reduction,
+        "dense_reduction": c.dense_reduction,
+    }
 
 
 def lecture_cases() -> list[dict]:
@@ -53,8 +69,12 @@ def lecture_cases() -> list[dict]:
     cases = [dict(_row("conv(2,3)", (3, 6, 6), 2, 3), case="lecture: 6x6x3 input, two 3x3x3 filters")]
     # 'Same' padding keeps H = W = 100 for odd F; F = 10 cannot be centred, so it runs unpadded (91x91).
     for f, p in ((3, 1), (5, 2), (10, 0)):
-        cases.append(dict(_row(f"conv(100,{f},p={p})", (100, 100, 100), 100, f, padding=p),
-                          case=f"lecture: D = H = W = 100, {f}x{f} filters"))
+        cases.append(
+            dict(
+                _row(f"conv(100,{f},p={p})", (100, 100, 100), 100, f, padding=p),
+                case=f"lecture: D = H = W = 100, {f}x{f} filters",
+            )
+        )
     return cases
 
 
@@ -73,38 +93,73 @@ class ParamsResult:
 
     def lines(self) -> list[str]:
         """The table the CLI prints."""
-        head = (f"{'layer':<26} {'input':>11} {'output':>11} {'conv (tied)':>13} {'locally conn.':>15} "
-                f"{'dense':>19} {'LC/conv':>9} {'dense/conv':>11}")
+        head = (
+            f"{'layer':<26} {'input':>11} {'output':>11} {'conv (tied)':>13} {'locally conn.':>15} "
+            f"{'dense':>19} {'LC/conv':>9} {'dense/conv':>11}"
+        )
         out = [head, "-" * len(head)]
         for r in self.rows + self.lecture:
-            out.append(f"{r['layer']:<26} {r['input']:>11} {r['output']:>11} {r['conv']:>13,} {r['locally_connected']:>15,} "
-                       f"{r['dense']:>19,} {r['tied_reduction']:>9,.0f} {r['dense_reduction']:>11.3g}")
+            out.append(
+                f"{r['layer']:<26} {r['input']:>11} {r['output']:>11} {r['conv']:>13,} {r['locally_connected']:>15,} "
+                f"{r['dense']:>19,} {r['tied_reduction']:>9,.0f} {r['dense_reduction']:>11.3g}"
+            )
         return out
 
     def markdown(self) -> str:
-        rows = [[r.get("case") or f"layer {r['index']}", f"`{r['layer']}`", r["input"], r["output"],
-                 f"{r['conv']:,}", f"{r['locally_connected']:,}", f"{r['dense']:,}", f"{r['tied_reduction']:,.0f}",
-                 f"{r['dense_reduction']:.3g}"] for r in self.rows + self.lecture]
-        lines = ["# Tied parameters, counted", "",
-                 f"Network `{self.spec}` on input {'x'.join(map(str, self.input_shape))}: "
-                 f"{self.total_params:,} parameters.", "",
-                 report.markdown_table(["network", "layer", "input DxHxW", "output", "conv (tied)",
-                                        "locally connected", "dense", "LC / conv", "dense / conv"], rows), "",
-                 "LC / conv is what tying the weights saves: exactly the number of output positions H_out × W_out. "
-                 "dense / conv is what locality and tying save together."]
+        rows = [
+            [
+                r.get("case") or f"layer {r['index']}",
+                f"`{r['layer']}`",
+                r["input"],
+                r["output"],
+                f"{r['conv']:,}",
+                f"{r['locally_connected']:,}",
+                f"{r['dense']:,}",
+                f"{r['tied_reduction']:,.0f}",
+                f"{r['dense_reduction']:.3g}",
+            ]
+            for r in self.rows + self.lecture
+        ]
+        lines = [
+            "# Tied parameters, counted",
+            "",
+            f"Network `{self.spec}` on input {'x'.join(map(str, self.input_shape))}: {self.total_params:,} parameters.",
+            "",
+            report.markdown_table(
+                [
+                    "network",
+                    "layer",
+                    "input DxHxW",
+                    "output",
+                    "conv (tied)",
+                    "locally connected",
+                    "dense",
+                    "LC / conv",
+                    "dense / conv",
+                ],
+                rows,
+            ),
+            "",
+            "LC / conv is what tying the weights saves: exactly the number of output positions H_out × W_out. "
+            "dense / conv is what locality and tying save together.",
+        ]
         big = [r for r in self.lecture if r["input"] == "100x100x100"]
         if big:
             three = big[0]
-            lines += ["", f"For the lecture's D = H = W = 100 layer with 3×3 filters, tying saves a factor "
-                      f"{three['tied_reduction']:,.0f} = H × W, and a dense layer would need "
-                      f"{three['dense_reduction']:.2g} times the parameters. The lecture's \"nearly 10⁶\" is the "
-                      f"dense ratio for 10×10 filters ({big[-1]['dense_reduction']:.2g}) or the D × H × W = 10⁶ "
-                      f"neurons of the layer that would each carry their own weights."]
+            lines += [
+                "",
+                f"For the lecture's D = H = W = 100 layer with 3×3 filters, tying saves a factor "
+                f"{three['tied_reduction']:,.0f} = H × W, and a dense layer would need "
+                f'{three["dense_reduction"]:.2g} times the parameters. The lecture\'s "nearly 10⁶" is the '
+                f"dense ratio for 10×10 filters ({big[-1]['dense_reduction']:.2g}) or the D × H × W = 10⁶ "
+                f"neurons of the layer that would each carry their own weights.",
+            ]
         return "\n".join(lines)
 
 
-def tied_params(model: S.Spec, input_shape: Sequence[int] | None = None, num_classes: int = 10,
-                lecture: bool = False) -> ParamsResult:
+def tied_params(
+    model: S.Spec, input_shape: Sequence[int] | None = None, num_classes: int = 10, lecture: bool = False
+) -> ParamsResult:
     """Conv vs locally-connected vs dense parameter counts for every conv layer of a network.
 
     Args:
@@ -121,9 +176,21 @@ def tied_params(model: S.Spec, input_shape: Sequence[int] | None = None, num_cla
             raise ValueError(f"input_shape is required for a spec that is not a preset, got model {model!r}")
         input_shape = S.PRESETS[model.strip()].input_shape
     infos = S.analyze(model, tuple(input_shape), num_classes=num_classes)
-    rows = [_row(info.name, info.in_shape, info.layer.out_channels, info.layer.kernel_size, info.layer.stride,
-                 info.layer.padding, info.layer.bias, index=info.index)
-            for info in infos if isinstance(info.layer, S.Conv)]
+    rows = [
+        _row(
+            info.name,
+            info.in_shape,
+            info.layer.out_channels,
+            info.layer.kernel_size,
+            info.layer.stride,
+            info.layer.padding,
+            info.layer.bias,
+            index=info.index,
+        )
+        for info in infos
+        if isinstance(info.layer, S.Conv)
+    ]
     layers = S.resolve(model, num_classes)
-    return ParamsResult(S.to_text(layers), list(input_shape), rows, sum(i.params for i in infos),
-                        lecture_cases() if lecture else [])
+    return ParamsResult(
+        S.to_text(layers), list(input_shape), rows, sum(i.params for i in infos), lecture_cases() if lecture else []
+    )

@@ -6,16 +6,18 @@ over seeds).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 
 def _pyplot():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -26,8 +28,14 @@ def _save(fig, path: str | Path) -> Path:
     return Path(path)
 
 
-def accuracy_bars(labels: Sequence[str], means: Sequence[float], stds: Sequence[float], notes: Sequence[str],
-                  path: str | Path, title: str) -> Path:
+def accuracy_bars(
+    labels: Sequence[str],
+    means: Sequence[float],
+    stds: Sequence[float],
+    notes: Sequence[str],
+    path: str | Path,
+    title: str,
+) -> Path:
     """Test accuracy per model as bars with error bars; ``notes`` (e.g. parameter counts) under each."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(labels), 3.6))
@@ -35,14 +43,20 @@ def accuracy_bars(labels: Sequence[str], means: Sequence[float], stds: Sequence[
     ax.bar(x, 100 * np.asarray(means), yerr=100 * np.asarray(stds), capsize=5, color="#4c72b0", alpha=0.85)
     for xi, m, s in zip(x, means, stds):
         ax.text(xi, 100 * (m + s) + 1, f"{100 * m:.1f}", ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, [f"{l}\n{n}" for l, n in zip(labels, notes)], fontsize=8)
+    ax.set_xticks(x, [f"{label}\n{n}" for label, n in zip(labels, notes)], fontsize=8)
     ax.set(ylabel="test accuracy (%)", ylim=(0, 105), title=title)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
 
 
-def curve_panels(panels: Sequence[dict], path: str | Path, xlabel: str, ylabel: str = "test accuracy (%)",
-                 logx: bool = False, percent: bool = True) -> Path:
+def curve_panels(
+    panels: Sequence[dict],
+    path: str | Path,
+    xlabel: str,
+    ylabel: str = "test accuracy (%)",
+    logx: bool = False,
+    percent: bool = True,
+) -> Path:
     """Side-by-side panels of curves with mean ± std bands.
 
     Args:
@@ -53,15 +67,15 @@ def curve_panels(panels: Sequence[dict], path: str | Path, xlabel: str, ylabel: 
         percent: multiply the values by 100.
     """
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(0.6 + 4.4 * len(panels), 3.6), squeeze=False,
-                             sharey=True)
+    fig, axes = plt.subplots(1, len(panels), figsize=(0.6 + 4.4 * len(panels), 3.6), squeeze=False, sharey=True)
     scale = 100.0 if percent else 1.0
     for ax, panel in zip(axes[0], panels):
         for series in panel["series"]:
             x = np.asarray(series["x"], dtype=float)
             mean, std = scale * np.asarray(series["mean"]), scale * np.asarray(series["std"])
-            line, = ax.plot(x, mean, series.get("style", "-o"), markersize=3.5, label=series["label"],
-                            color=series.get("color"))
+            (line,) = ax.plot(
+                x, mean, series.get("style", "-o"), markersize=3.5, label=series["label"], color=series.get("color")
+            )
             ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.18, linewidth=0)
         if logx:
             ticks = sorted({float(v) for series in panel["series"] for v in series["x"]})
@@ -70,6 +84,7 @@ def curve_panels(panels: Sequence[dict], path: str | Path, xlabel: str, ylabel: 
             ax.minorticks_off()
         else:
             from matplotlib.ticker import MaxNLocator
+
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set(title=panel["title"], xlabel=xlabel)
         ax.grid(alpha=0.3)
@@ -104,8 +119,15 @@ def learning_curves(curves: dict[str, dict], path: str | Path, title: str) -> Pa
     return _save(fig, path)
 
 
-def filter_grid(arrays: np.ndarray, captions: Sequence[str], path: str | Path, title: str,
-                columns: int = 8, cmap: str = "RdBu_r", symmetric: bool = True) -> Path:
+def filter_grid(
+    arrays: np.ndarray,
+    captions: Sequence[str],
+    path: str | Path,
+    title: str,
+    columns: int = 8,
+    cmap: str = "RdBu_r",
+    symmetric: bool = True,
+) -> Path:
     """Small 2-D arrays ``(N, h, w)`` as images (1-D arrays ``(N, k)`` as stem plots), captioned."""
     plt = _pyplot()
     arrays = np.asarray(arrays)
@@ -130,11 +152,13 @@ def filter_grid(arrays: np.ndarray, captions: Sequence[str], path: str | Path, t
     return _save(fig, path)
 
 
-def receptive_field(image: np.ndarray, span: Sequence[tuple[int, int]], sensitivity: np.ndarray,
-                    path: str | Path, title: str) -> Path:
+def receptive_field(
+    image: np.ndarray, span: Sequence[tuple[int, int]], sensitivity: np.ndarray, path: str | Path, title: str
+) -> Path:
     """The input with the unit's receptive field outlined, beside |d unit / d input|."""
     plt = _pyplot()
     from matplotlib.patches import Rectangle
+
     fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.6))
     if image.ndim == 1:
         for ax, values, label in ((axes[0], image, "input"), (axes[1], sensitivity, "|d unit / d input|")):
@@ -144,8 +168,10 @@ def receptive_field(image: np.ndarray, span: Sequence[tuple[int, int]], sensitiv
             ax.legend(fontsize=7)
     else:
         (y0, y1), (x0, x1) = span
-        for ax, values, label, cmap in ((axes[0], image, "input", "gray_r"),
-                                        (axes[1], sensitivity, "|d unit / d input|", "magma")):
+        for ax, values, label, cmap in (
+            (axes[0], image, "input", "gray_r"),
+            (axes[1], sensitivity, "|d unit / d input|", "magma"),
+        ):
             ax.imshow(values, cmap=cmap)
             ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor="orange", linewidth=2))
             ax.set_title(label, fontsize=9)

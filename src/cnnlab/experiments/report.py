@@ -17,9 +17,9 @@ import json
 import math
 import os
 import statistics
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
 
 from cnnlab.train.checkpoint import atomic_write
 
@@ -68,6 +68,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
         >>> print(markdown_table(["|cos|"], [[0.5]]).splitlines()[0])
         | \|cos\| |
     """
+
     def cells(values) -> str:
         return "| " + " | ".join(str(v).replace("|", "\\|") for v in values) + " |"  # a bare | would split the cell
 
@@ -93,5 +94,4 @@ def plot_links(plots: Sequence[str], out: str | Path | None) -> str:
     """Markdown image links to the plots, relative to the run folder."""
     if not plots:
         return ""
-    return "\n".join(f"![{Path(p).stem}]({Path(p).name if out is None else Path(p).relative_to(out)})"
-                     for p in plots)
+    return "\n".join(f"![{Path(p).stem}]({Path(p).name if out is None else Path(p).relative_to(out)})" for p in plots)

@@ -27,8 +27,8 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 
@@ -72,8 +72,10 @@ def model_spec(name: str, input_shape: Sequence[int]) -> str:
     elif name in S.PRESETS or "(" in name or "-" in name:
         resolved = name
     else:
-        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(valid_model_names())}, "
-                         "or a spec such as 'conv(16,5,p=2)-relu-maxpool(2)-flatten-linear'")
+        raise ValueError(
+            f"unknown model {name!r}; valid names: {', '.join(valid_model_names())}, "
+            "or a spec such as 'conv(16,5,p=2)-relu-maxpool(2)-flatten-linear'"
+        )
     S.analyze(resolved, tuple(input_shape), num_classes=10)  # a spec that does not fit fails here, naming the layer
     return resolved
 
@@ -121,9 +123,17 @@ def recipe(data: Dataset, **changes) -> TrainConfig:
         >>> cfg.epochs, cfg.lr, cfg.threads
         (3, 0.01, 1)
     """
-    base = TrainConfig(model="mlp", dataset=data.name, epochs=_EPOCHS.get(data.name, 2), batch_size=100,
-                       optimizer="adam", lr=1e-2, schedule="onecycle", threads=1,
-                       eval_every_epoch=False)
+    base = TrainConfig(
+        model="mlp",
+        dataset=data.name,
+        epochs=_EPOCHS.get(data.name, 2),
+        batch_size=100,
+        optimizer="adam",
+        lr=1e-2,
+        schedule="onecycle",
+        threads=1,
+        eval_every_epoch=False,
+    )
     return base.replace(**{k: v for k, v in changes.items() if v is not None}).validate()
 
 
@@ -153,8 +163,12 @@ class Trained:
         return self.history.final
 
 
-def train(config: TrainConfig, data: Dataset, prepare: Callable[[Trainer], None] | None = None,
-          log: Callable[[str], None] | None = None) -> Trained:
+def train(
+    config: TrainConfig,
+    data: Dataset,
+    prepare: Callable[[Trainer], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Trained:
     """Train ``config.model`` on ``data`` without writing files; ``prepare`` may edit the trainer first.
 
     Args:

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -53,14 +53,20 @@ def class_subset(data: Dataset, classes: Iterable[int], name: str | None = None)
     lookup = torch.full((data.num_classes,), -1, dtype=torch.int64)
     lookup[torch.tensor(classes)] = torch.arange(len(classes))
     keep_train, keep_test = lookup[data.y_train] >= 0, lookup[data.y_test] >= 0
-    return Dataset(name or f"{data.name}[{','.join(data.classes[c] for c in classes)}]",
-                   data.x_train[keep_train], lookup[data.y_train[keep_train]],
-                   data.x_test[keep_test], lookup[data.y_test[keep_test]],
-                   [data.classes[c] for c in classes], meta=dict(data.meta, classes=classes))
+    return Dataset(
+        name or f"{data.name}[{','.join(data.classes[c] for c in classes)}]",
+        data.x_train[keep_train],
+        lookup[data.y_train[keep_train]],
+        data.x_test[keep_test],
+        lookup[data.y_test[keep_test]],
+        [data.classes[c] for c in classes],
+        meta=dict(data.meta, classes=classes),
+    )
 
 
-def per_class(data: Dataset, n: int, seed: int, test_examples: int = 0,
-              normalization: Dataset | None = None) -> Dataset:
+def per_class(
+    data: Dataset, n: int, seed: int, test_examples: int = 0, normalization: Dataset | None = None
+) -> Dataset:
     """``n`` random training examples of each class (seeded); the test set capped at ``test_examples``.
 
     ``normalization``: a dataset whose ``mean``/``std`` the result keeps (the pretraining data's).
@@ -70,13 +76,24 @@ def per_class(data: Dataset, n: int, seed: int, test_examples: int = 0,
     for c in range(data.num_classes):
         index = (data.y_train == c).nonzero().flatten()
         if len(index) < n:
-            raise ValueError(f"n per class must be <= {len(index)} for class {data.classes[c]!r} of {data.name}, got {n}")
+            raise ValueError(
+                f"n per class must be <= {len(index)} for class {data.classes[c]!r} of {data.name}, got {n}"
+            )
         picks.append(index[torch.randperm(len(index), generator=g)[:n]])
     index = torch.cat(picks)
     x_test, y_test = eval_subset(data.x_test, data.y_test, test_examples)
     stats = normalization or data
-    return Dataset(data.name, data.x_train[index], data.y_train[index], x_test, y_test, list(data.classes),
-                   mean=list(stats.mean), std=list(stats.std), meta=data.meta)
+    return Dataset(
+        data.name,
+        data.x_train[index],
+        data.y_train[index],
+        x_test,
+        y_test,
+        list(data.classes),
+        mean=list(stats.mean),
+        std=list(stats.std),
+        meta=data.meta,
+    )
 
 
 def resize_images(data: Dataset, shape: Sequence[int]) -> Dataset:
@@ -91,8 +108,10 @@ def resize_images(data: Dataset, shape: Sequence[int]) -> Dataset:
     if data.input_shape == shape:
         return data
     if len(shape) != 3 or len(data.input_shape) != 3 or shape[0] != data.input_shape[0]:
-        raise ValueError(f"cannot resize {data.name} inputs {data.input_shape} to {shape}: "
-                         "only images with the same number of channels can be resized")
+        raise ValueError(
+            f"cannot resize {data.name} inputs {data.input_shape} to {shape}: "
+            "only images with the same number of channels can be resized"
+        )
     margin = round(4 * shape[1] / 28)
     inner = (shape[1] - 2 * margin, shape[2] - 2 * margin)
 
@@ -100,8 +119,15 @@ def resize_images(data: Dataset, shape: Sequence[int]) -> Dataset:
         x = F.interpolate(x, size=inner, mode="bilinear", align_corners=False).clamp_(0, 1)
         return F.pad(x, (margin, margin, margin, margin))  # (N, C, H, W)
 
-    return Dataset(f"{data.name}@{'x'.join(map(str, shape[1:]))}", fit(data.x_train), data.y_train,
-                   fit(data.x_test), data.y_test, list(data.classes), meta=data.meta)
+    return Dataset(
+        f"{data.name}@{'x'.join(map(str, shape[1:]))}",
+        fit(data.x_train),
+        data.y_train,
+        fit(data.x_test),
+        data.y_test,
+        list(data.classes),
+        meta=data.meta,
+    )
 
 
 def feature_layers(net: Network) -> int:
@@ -129,8 +155,10 @@ def start_from(pretrained: Network, mode: str) -> Callable[[Trainer], None]:
         net = trainer.net
         n = feature_layers(pretrained)
         if S.to_text(net.layers[:n]) != S.to_text(pretrained.layers[:n]) or net.input_shape != pretrained.input_shape:
-            raise ValueError(f"the target network's features {S.to_text(net.layers[:n])} on {net.input_shape} do not "
-                             f"match the pretrained ones {S.to_text(pretrained.layers[:n])} on {pretrained.input_shape}")
+            raise ValueError(
+                f"the target network's features {S.to_text(net.layers[:n])} on {net.input_shape} do not "
+                f"match the pretrained ones {S.to_text(pretrained.layers[:n])} on {pretrained.input_shape}"
+            )
         for i in range(n):
             net[i].load_state_dict(pretrained[i].state_dict())
         if mode == "frozen":
@@ -140,6 +168,7 @@ def start_from(pretrained: Network, mode: str) -> Callable[[Trainer], None]:
                 if isinstance(net[i], (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
                     _freeze_batchnorm(net[i])
             trainer.optimizer = make_optimizer(trainer.config, [p for p in net.parameters() if p.requires_grad])
+
     return prepare
 
 
@@ -190,7 +219,7 @@ class TransferResult:
 
     config: dict
     pretrain: dict
-    targets: dict[str, dict]   # name -> {"n": [...], "modes": {mode: {"mean", "std", "values"}}}
+    targets: dict[str, dict]  # name -> {"n": [...], "modes": {mode: {"mean", "std", "values"}}}
     skipped: dict[str, str]
     plots: list[str] = field(default_factory=list)
 
@@ -215,20 +244,29 @@ class TransferResult:
             best = max(stats, key=lambda m: stats[m]["mean"])
             transfer_best = max(("frozen", "finetune"), key=lambda m: stats[m]["mean"])
             helps = stats[transfer_best]["mean"] > stats["scratch"]["mean"] and report.separated(
-                stats[transfer_best], stats["scratch"])
-            out.append(f"n = {n}: best {best} ({report.pm(stats[best]['mean'], stats[best]['std'])}); "
-                       + (f"transfer helps: {transfer_best} beats scratch by "
-                          f"{100 * (stats[transfer_best]['mean'] - stats['scratch']['mean']):.1f} points"
-                          if helps else "transfer does not beat scratch beyond the error bars"))
+                stats[transfer_best], stats["scratch"]
+            )
+            out.append(
+                f"n = {n}: best {best} ({report.pm(stats[best]['mean'], stats[best]['std'])}); "
+                + (
+                    f"transfer helps: {transfer_best} beats scratch by "
+                    f"{100 * (stats[transfer_best]['mean'] - stats['scratch']['mean']):.1f} points"
+                    if helps
+                    else "transfer does not beat scratch beyond the error bars"
+                )
+            )
         return out
 
     def markdown(self) -> str:
         c = self.config
-        lines = ["# Transfer learning and fine-tuning", "",
-                 f"Pretrained `{self.pretrain['spec']}` on {self.pretrain['dataset']} "
-                 f"({self.pretrain['train_examples']:,} examples, {self.pretrain['epochs']} epochs): "
-                 f"test accuracy {100 * self.pretrain['test_accuracy']:.1f} %. Then n labelled examples per class of "
-                 f"each target, three ways; mean ± std over {c['seeds']} seed(s), {c['eval_examples']} test examples."]
+        lines = [
+            "# Transfer learning and fine-tuning",
+            "",
+            f"Pretrained `{self.pretrain['spec']}` on {self.pretrain['dataset']} "
+            f"({self.pretrain['train_examples']:,} examples, {self.pretrain['epochs']} epochs): "
+            f"test accuracy {100 * self.pretrain['test_accuracy']:.1f} %. Then n labelled examples per class of "
+            f"each target, three ways; mean ± std over {c['seeds']} seed(s), {c['eval_examples']} test examples.",
+        ]
         for name, t in self.targets.items():
             rows = [[mode] + [report.pm(m, s) for m, s in zip(v["mean"], v["std"])] for mode, v in t["modes"].items()]
             lines += ["", f"## {name}", "", report.markdown_table(["mode"] + [f"n = {n}" for n in t["n"]], rows), ""]
@@ -240,8 +278,11 @@ class TransferResult:
 
 def _target_datasets(config: TransferConfig, source: Dataset) -> tuple[dict[str, Dataset], dict[str, str]]:
     """The in-dataset split target and the cross-dataset targets that are available."""
-    targets = {f"{source.name} {','.join(source.classes[config.split:])}":
-               class_subset(source, range(config.split, source.num_classes))}
+    targets = {
+        f"{source.name} {','.join(source.classes[config.split :])}": class_subset(
+            source, range(config.split, source.num_classes)
+        )
+    }
     skipped = {}
     for entry in config.targets:
         name, _, folder = entry.partition("=")
@@ -252,16 +293,23 @@ def _target_datasets(config: TransferConfig, source: Dataset) -> tuple[dict[str,
             resized = resize_images(data, source.input_shape)
             targets[f"{resized.name} (all classes)"] = resized
         except FileNotFoundError:  # includes DownloadError: never downloads, the files must be there already
-            skipped[name] = f"its files are not in {folder}" if folder else f"its files are not in the cache; give {name}=DIR"
+            skipped[name] = (
+                f"its files are not in {folder}" if folder else f"its files are not in the cache; give {name}=DIR"
+            )
         except ValueError as err:
             skipped[name] = str(err)
     return targets, skipped
 
 
-def transfer(config: TransferConfig, source: Dataset | None = None, out: str | Path | None = None,
-             log: Callable[[str], None] | None = None, progress: bool | None = None) -> TransferResult:
+def transfer(
+    config: TransferConfig,
+    source: Dataset | None = None,
+    out: str | Path | None = None,
+    log: Callable[[str], None] | None = None,
+    progress: bool | None = None,
+) -> TransferResult:
     """Pretrain, then learn each target from few labels three ways; writes the report into ``out``."""
-    if not 1 <= config.split:
+    if not config.split >= 1:
         raise ValueError(f"split must be >= 1, got {config.split}")
     source = source if source is not None else load_dataset(config.source, data_dir=config.data_dir)
     if not config.split < source.num_classes:
@@ -270,15 +318,26 @@ def transfer(config: TransferConfig, source: Dataset | None = None, out: str | P
     spec = model_spec(config.model, source.input_shape)
     low = class_subset(source, range(config.split))
     base = recipe(source, epochs=config.pretrain_epochs, threads=config.threads).replace(
-        model=spec, seed=0, train_subset=config.pretrain_subset)
+        model=spec, seed=0, train_subset=config.pretrain_subset
+    )
     pretrained = train(base, low)
-    pre = {"dataset": low.name, "spec": pretrained.net.spec_text, "epochs": base.epochs,
-           "train_examples": config.pretrain_subset or len(low.y_train), **pretrained.final}
+    pre = {
+        "dataset": low.name,
+        "spec": pretrained.net.spec_text,
+        "epochs": base.epochs,
+        "train_examples": config.pretrain_subset or len(low.y_train),
+        **pretrained.final,
+    }
     log(f"pretrained {spec} on {low.name}: test accuracy {pre['test_accuracy']:.4f}")
     targets, skipped = _target_datasets(config, source)
     results = {}
-    bar = tqdm(total=len(targets) * len(config.n_per_class) * len(MODES) * config.seeds, desc="transfer",
-               unit="run", file=sys.stderr, disable=not (sys.stderr.isatty() if progress is None else progress))
+    bar = tqdm(
+        total=len(targets) * len(config.n_per_class) * len(MODES) * config.seeds,
+        desc="transfer",
+        unit="run",
+        file=sys.stderr,
+        disable=not (sys.stderr.isatty() if progress is None else progress),
+    )
     for name, target in targets.items():
         fewest = int(torch.bincount(target.y_train, minlength=target.num_classes).min())
         ns = [n for n in config.n_per_class if n <= fewest]
@@ -306,10 +365,18 @@ def transfer(config: TransferConfig, source: Dataset | None = None, out: str | P
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        panels = [{"title": name, "series": [{"label": mode, "x": t["n"], "mean": c["mean"], "std": c["std"]}
-                                             for mode, c in t["modes"].items()]} for name, t in results.items()]
+        panels = [
+            {
+                "title": name,
+                "series": [
+                    {"label": mode, "x": t["n"], "mean": c["mean"], "std": c["std"]} for mode, c in t["modes"].items()
+                ],
+            }
+            for name, t in results.items()
+        ]
         if panels:
-            result.plots.append(str(plots.curve_panels(panels, out / "transfer.png", "labelled examples per class",
-                                                       logx=True)))
+            result.plots.append(
+                str(plots.curve_panels(panels, out / "transfer.png", "labelled examples per class", logx=True))
+            )
         report.save(result, out)
     return result

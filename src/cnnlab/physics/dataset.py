@@ -41,8 +41,17 @@ from cnnlab.physics.ising import check_temperatures
 from cnnlab.physics.msc import WORD, MultiSpinLattice, check_lattice_size
 from cnnlab.physics.observables import integrated_autocorrelation_time
 
-__all__ = ["IsingData", "generate", "save", "load", "load_ising_dataset", "cache_path",
-           "default_thermalization", "FORMAT", "VERSION"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "IsingData",
+    "cache_path",
+    "default_thermalization",
+    "generate",
+    "load",
+    "load_ising_dataset",
+    "save",
+]
 
 FORMAT = "cnnlab-ising-dataset"
 VERSION = 1
@@ -68,14 +77,25 @@ def default_thermalization(L: int) -> int:
 
 
 def _progress(total: int, enabled: bool, desc: str):
-    import sys  # noqa: PLC0415
-    from tqdm import tqdm  # noqa: PLC0415
+    import sys
+
+    from tqdm import tqdm
+
     return tqdm(total=total, disable=not enabled, desc=desc, file=sys.stderr, leave=False)
 
 
-def generate(sizes, temperatures, samples: int, *, seed: int = 0, thermalization: int | None = None,
-             max_chains: int = 1024, autocorr_sweeps: int = 100, threads: int = 1,
-             progress: bool = False) -> IsingData:
+def generate(
+    sizes,
+    temperatures,
+    samples: int,
+    *,
+    seed: int = 0,
+    thermalization: int | None = None,
+    max_chains: int = 1024,
+    autocorr_sweeps: int = 100,
+    threads: int = 1,
+    progress: bool = False,
+) -> IsingData:
     """Simulate and collect ``samples`` configurations per temperature for each lattice size.
 
     Args:
@@ -96,8 +116,9 @@ def generate(sizes, temperatures, samples: int, *, seed: int = 0, thermalization
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     for L, child in zip(sizes, seeds):
         therm = default_thermalization(L) if thermalization is None else int(thermalization)
-        lattice = MultiSpinLattice.create(L, temps, chains=chains, start="cold",
-                                          seed=int(child.generate_state(1)[0]), threads=threads)
+        lattice = MultiSpinLattice.create(
+            L, temps, chains=chains, start="cold", seed=int(child.generate_state(1)[0]), threads=threads
+        )
         steps = therm + autocorr_sweeps
         with _progress(steps, progress, f"L={L} thermalize") as bar:
             for _ in range(therm):
@@ -119,11 +140,24 @@ def generate(sizes, temperatures, samples: int, *, seed: int = 0, thermalization
         grid = np.concatenate(shots, axis=1)[:, :samples]  # (temperatures, samples, L, L)
         spins[L] = grid.reshape(-1, L, L)
         temp_out[L] = np.repeat(temps, samples)
-        info[str(L)] = {"thermalization": therm, "sweeps_between": between if snapshots > 1 else None,
-                        "chains_per_temperature": chains, "tau_int_abs_magnetization": taus}
-    meta = {"format": FORMAT, "version": VERSION, "seed": seed, "sizes": sizes, "temperatures": temps.tolist(),
-            "samples": samples, "algorithm": "metropolis (multi-spin coded checkerboard)", "start": "cold",
-            "per_size": info, "tc": TC}
+        info[str(L)] = {
+            "thermalization": therm,
+            "sweeps_between": between if snapshots > 1 else None,
+            "chains_per_temperature": chains,
+            "tau_int_abs_magnetization": taus,
+        }
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "seed": seed,
+        "sizes": sizes,
+        "temperatures": temps.tolist(),
+        "samples": samples,
+        "algorithm": "metropolis (multi-spin coded checkerboard)",
+        "start": "cold",
+        "per_size": info,
+        "tc": TC,
+    }
     return IsingData(spins, temp_out, meta)
 
 
@@ -165,25 +199,39 @@ def load(path) -> IsingData:
     except (KeyError, json.JSONDecodeError):
         raise ValueError(f"{path} is not a cnnlab Ising dataset: no valid 'meta' entry") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a cnnlab Ising dataset: format {meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r}")
+        raise ValueError(
+            f"{path} is not a cnnlab Ising dataset: format {meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r}"
+        )
     if meta.get("version") != VERSION:
-        raise ValueError(f"{path}: Ising dataset version {meta.get('version')!r} is not supported (this cnnlab reads version {VERSION})")
+        raise ValueError(
+            f"{path}: Ising dataset version {meta.get('version')!r} is not supported (this cnnlab reads version {VERSION})"
+        )
     if _digest(arrays) != meta.get("sha256"):
         raise ValueError(f"{path}: checksum mismatch, the file is corrupted; generate it again")
     spins, temps = {}, {}
     for L in meta["sizes"]:
         packed = arrays[f"spins_L{L}"]
         bits = np.unpackbits(packed, axis=1, count=L * L).reshape(-1, L, L)
-        spins[L] = (1 - 2 * bits.astype(np.int8))
+        spins[L] = 1 - 2 * bits.astype(np.int8)
         temps[L] = arrays[f"temperature_L{L}"]
     return IsingData(spins, temps, meta)
 
 
 def cache_path(sizes, temperatures, samples: int, seed: int = 0, thermalization: int | None = None) -> Path:
     """Where :func:`generate` output with these parameters is cached: ``$CNNLAB_DATA/ising/``."""
-    from cnnlab.data.download import default_cache_dir  # noqa: PLC0415
-    key = json.dumps({"v": VERSION, "sizes": [int(L) for L in sizes], "temperatures": [round(float(t), 10) for t in temperatures],
-                      "samples": samples, "seed": seed, "thermalization": thermalization}, sort_keys=True)
+    from cnnlab.data.download import default_cache_dir
+
+    key = json.dumps(
+        {
+            "v": VERSION,
+            "sizes": [int(L) for L in sizes],
+            "temperatures": [round(float(t), 10) for t in temperatures],
+            "samples": samples,
+            "seed": seed,
+            "thermalization": thermalization,
+        },
+        sort_keys=True,
+    )
     return default_cache_dir() / "ising" / f"ising-v{VERSION}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
 
 
@@ -199,8 +247,9 @@ def load_ising_dataset(path, L: int | None = None, test_fraction: float = 0.25, 
         ``x`` float32 (N, 1, L, L) in {-1, +1}; ``y`` 1 = ordered (T < Tc), 0 = disordered;
         ``meta`` holds the temperature grid and, for N <= 20000, each sample's temperature.
     """
-    import torch  # noqa: PLC0415
-    from cnnlab.data.dataset import Dataset  # noqa: PLC0415
+    import torch
+
+    from cnnlab.data.dataset import Dataset
 
     data = load(path)
     sizes = data.meta["sizes"]
@@ -211,13 +260,20 @@ def load_ising_dataset(path, L: int | None = None, test_fraction: float = 0.25, 
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     x, T = data.spins[L], data.temperatures[L]
     order = np.random.default_rng(seed).permutation(len(x))
-    n_test = max(1, int(round(test_fraction * len(x))))
+    n_test = max(1, round(test_fraction * len(x)))
     test, train = order[:n_test], order[n_test:]
-    tensor = lambda idx: torch.as_tensor(x[idx], dtype=torch.float32).unsqueeze(1)  # noqa: E731 - (n, 1, L, L)
-    label = lambda idx: torch.as_tensor(T[idx] < TC, dtype=torch.int64)  # noqa: E731
-    meta = {"source": str(path), "L": L, "tc": TC, "temperatures": data.meta["temperatures"],
-            "generator": {k: data.meta[k] for k in ("seed", "samples", "algorithm")}, "per_size": data.meta["per_size"][str(L)]}
+    tensor = lambda idx: torch.as_tensor(x[idx], dtype=torch.float32).unsqueeze(1)
+    label = lambda idx: torch.as_tensor(T[idx] < TC, dtype=torch.int64)
+    meta = {
+        "source": str(path),
+        "L": L,
+        "tc": TC,
+        "temperatures": data.meta["temperatures"],
+        "generator": {k: data.meta[k] for k in ("seed", "samples", "algorithm")},
+        "per_size": data.meta["per_size"][str(L)],
+    }
     if len(x) <= 20000:
         meta["temperatures_train"], meta["temperatures_test"] = T[train].tolist(), T[test].tolist()
-    return Dataset(f"ising:{path}", tensor(train), label(train), tensor(test), label(test),
-                   ["disordered", "ordered"], meta=meta)
+    return Dataset(
+        f"ising:{path}", tensor(train), label(train), tensor(test), label(test), ["disordered", "ordered"], meta=meta
+    )

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-__all__ = ["TC", "elliptic_k", "onsager_energy", "yang_magnetization", "enumerate_exact"]
+__all__ = ["TC", "elliptic_k", "enumerate_exact", "onsager_energy", "yang_magnetization"]
 
 TC = 2.0 / math.log(1.0 + math.sqrt(2.0))
 
@@ -127,8 +127,14 @@ def enumerate_exact(L: int, T: float) -> dict[str, float]:
     weights = np.exp(-(energy - energy.min()) / T)  # shifted by the ground state: no overflow
     weights /= weights.sum()
     e, m = energy / n, np.abs(magnet) / n
-    avg = lambda x: float(np.sum(weights * x))  # noqa: E731 - a one-line weighted mean
+    avg = lambda x: float(np.sum(weights * x))
     e1, e2, m1, m2, m4 = avg(e), avg(e**2), avg(m), avg(m**2), avg(m**4)
-    return {"energy_per_spin": e1, "abs_magnetization": m1, "m2": m2, "m4": m4,
-            "specific_heat": n * (e2 - e1**2) / T**2, "susceptibility": n * (m2 - m1**2) / T,
-            "binder": 1 - m4 / (3 * m2**2)}
+    return {
+        "energy_per_spin": e1,
+        "abs_magnetization": m1,
+        "m2": m2,
+        "m4": m4,
+        "specific_heat": n * (e2 - e1**2) / T**2,
+        "susceptibility": n * (m2 - m1**2) / T,
+        "binder": 1 - m4 / (3 * m2**2),
+    }

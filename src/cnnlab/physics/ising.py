@@ -33,8 +33,15 @@ from cnnlab.physics.msc import WORD, MultiSpinLattice, check_lattice_size
 from cnnlab.physics.observables import summarize
 from cnnlab.physics.wolff import energy_magnetization, wolff_steps
 
-__all__ = ["ALGORITHMS", "SimulationConfig", "Simulation", "simulate", "checkerboard_sweep",
-           "torch_checkerboard_sweep", "check_temperatures"]
+__all__ = [
+    "ALGORITHMS",
+    "Simulation",
+    "SimulationConfig",
+    "check_temperatures",
+    "checkerboard_sweep",
+    "simulate",
+    "torch_checkerboard_sweep",
+]
 
 ALGORITHMS = ("metropolis", "wolff")
 
@@ -89,13 +96,24 @@ class Simulation:
 
 
 def _progress(total: int, enabled: bool, desc: str):
-    from tqdm import tqdm  # noqa: PLC0415 - only when a bar is drawn
+    from tqdm import tqdm
+
     return tqdm(total=total, disable=not enabled, desc=desc, file=sys.stderr, leave=False)
 
 
-def simulate(L: int, temperatures, *, sweeps: int = 2000, thermalization: int | None = None,
-             chains: int | None = None, algorithm: str = "metropolis", seed: int = 0,
-             measure_every: int = 1, threads: int = 1, progress: bool = False) -> Simulation:
+def simulate(
+    L: int,
+    temperatures,
+    *,
+    sweeps: int = 2000,
+    thermalization: int | None = None,
+    chains: int | None = None,
+    algorithm: str = "metropolis",
+    seed: int = 0,
+    measure_every: int = 1,
+    threads: int = 1,
+    progress: bool = False,
+) -> Simulation:
     """Run independent chains at each temperature and record energy and magnetization.
 
     Args:
@@ -129,7 +147,9 @@ def simulate(L: int, temperatures, *, sweeps: int = 2000, thermalization: int | 
         raise ValueError(f"chains must be a positive integer, got {chains!r}")
     if algorithm == "metropolis":
         chains = -(-chains // WORD) * WORD
-    config = SimulationConfig(L, temps.tolist(), algorithm, sweeps, thermalization, chains, measure_every, seed, threads)
+    config = SimulationConfig(
+        L, temps.tolist(), algorithm, sweeps, thermalization, chains, measure_every, seed, threads
+    )
     n = sweeps // measure_every
     if algorithm == "metropolis":
         return Simulation(config, *_run_metropolis(config, n, progress))
@@ -137,8 +157,9 @@ def simulate(L: int, temperatures, *, sweeps: int = 2000, thermalization: int | 
 
 
 def _run_metropolis(config: SimulationConfig, n: int, progress: bool):
-    lattice = MultiSpinLattice.create(config.L, config.temperatures, chains=config.chains,
-                                      start="cold", seed=config.seed, threads=config.threads)
+    lattice = MultiSpinLattice.create(
+        config.L, config.temperatures, chains=config.chains, start="cold", seed=config.seed, threads=config.threads
+    )
     shape = (len(config.temperatures), config.chains, n)
     energy, magnet = np.empty(shape), np.empty(shape)
     with _progress(config.thermalization + n * config.measure_every, progress, "metropolis") as bar:
@@ -222,7 +243,7 @@ def torch_checkerboard_sweep(spins, T: float, generator=None) -> None:
         >>> torch_checkerboard_sweep(s, 0.1); int(s.sum())
         32
     """
-    import torch  # noqa: PLC0415 - the NumPy paths do not need torch
+    import torch
 
     L = spins.shape[-1]
     table = torch.clamp(torch.exp(-2.0 * torch.arange(-4, 5, device=spins.device) / T), max=1.0)

@@ -32,12 +32,13 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MultiSpinLattice", "WORD", "DENSE_BITS", "check_lattice_size"]
+__all__ = ["DENSE_BITS", "WORD", "MultiSpinLattice", "check_lattice_size"]
 
 WORD = 64
 DENSE_BITS = 10
@@ -209,8 +210,9 @@ class MultiSpinLattice:
     rngs: list
 
     @classmethod
-    def create(cls, L: int, temperatures, chains: int = WORD, start: str = "cold", seed: int = 0,
-               threads: int = 1) -> "MultiSpinLattice":
+    def create(
+        cls, L: int, temperatures, chains: int = WORD, start: str = "cold", seed: int = 0, threads: int = 1
+    ) -> MultiSpinLattice:
         """``chains`` chains (rounded up to a multiple of 64) at each of the given temperatures.
 
         Args:
@@ -268,7 +270,7 @@ class MultiSpinLattice:
     def sweep(self, n: int = 1) -> None:
         """``n`` Metropolis sweeps (every spin visited once per sweep) of all chains."""
         bounds = np.linspace(0, len(self.temperatures), len(self.rngs) + 1).astype(int)
-        parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        parts = [slice(a, b) for a, b in itertools.pairwise(bounds)]
         if len(parts) == 1:
             self._sweep_part(parts[0], self.rngs[0], n)
             return
@@ -286,7 +288,7 @@ class MultiSpinLattice:
         s2, c2 = bonds[2] ^ bonds[3], bonds[2] & bonds[3]
         digit0, carry = s1 ^ s2, s1 & s2
         digit1, digit2 = c1 ^ c2 ^ carry, (c1 & c2) | ((c1 ^ c2) & carry)
-        unsatisfied = (_column_counts(digit0) + 2 * _column_counts(digit1) + 4 * _column_counts(digit2))
+        unsatisfied = _column_counts(digit0) + 2 * _column_counts(digit1) + 4 * _column_counts(digit2)
         down = _column_counts(self.black) + _column_counts(self.white)
         energy = (-2.0 * n_sites + 2.0 * unsatisfied) / n_sites  # 2N bonds, each -1 or +1
         magnetization = 1.0 - 2.0 * down / n_sites
@@ -309,7 +311,8 @@ class MultiSpinLattice:
         full = np.empty((B, L, L), dtype=np.uint64)
         full[:, 0::2, 0::2], full[:, 1::2, 1::2] = self.black[:, 0::2], self.black[:, 1::2]
         full[:, 0::2, 1::2], full[:, 1::2, 0::2] = self.white[:, 0::2], self.white[:, 1::2]
-        bits = np.unpackbits(np.ascontiguousarray(full, dtype="<u8").view(np.uint8).reshape(B, L, L, 8),
-                             axis=3, bitorder="little")  # (B, L, L, 64)
+        bits = np.unpackbits(
+            np.ascontiguousarray(full, dtype="<u8").view(np.uint8).reshape(B, L, L, 8), axis=3, bitorder="little"
+        )  # (B, L, L, 64)
         spins = 1 - 2 * bits.astype(np.int8)
         return spins.transpose(0, 3, 1, 2).reshape(B * WORD, L, L)

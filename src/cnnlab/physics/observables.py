@@ -25,8 +25,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["autocorrelation", "integrated_autocorrelation_time", "binning_errors", "mean_error",
-           "jackknife", "summarize"]
+__all__ = [
+    "autocorrelation",
+    "binning_errors",
+    "integrated_autocorrelation_time",
+    "jackknife",
+    "mean_error",
+    "summarize",
+]
 
 
 def _as_chains(x) -> np.ndarray:
@@ -175,8 +181,14 @@ def summarize(energy, magnetization, T: float, L: int) -> dict[str, float]:
     e_mean, e_err, tau_e = mean_error(e)
     m_mean, m_err, tau_m = mean_error(m)
     units = _units(np.stack([e, e**2, m, m**2, m**4]), max(tau_e, tau_m))
-    out = {"T": float(T), "L": int(L), "energy_per_spin": e_mean, "energy_per_spin_error": e_err,
-           "abs_magnetization": m_mean, "abs_magnetization_error": m_err}
+    out = {
+        "T": float(T),
+        "L": int(L),
+        "energy_per_spin": e_mean,
+        "energy_per_spin_error": e_err,
+        "abs_magnetization": m_mean,
+        "abs_magnetization_error": m_err,
+    }
     derived = {
         "susceptibility": lambda a: n_spins * (a[3] - a[2] ** 2) / T,
         "specific_heat": lambda a: n_spins * (a[1] - a[0] ** 2) / T**2,
@@ -187,8 +199,13 @@ def summarize(energy, magnetization, T: float, L: int) -> dict[str, float]:
             out[name], out[name + "_error"] = jackknife(func, units)
         else:
             out[name], out[name + "_error"] = float(func(units.mean(axis=0))), float("nan")
-    out.update(tau_int_energy=tau_e, tau_int_abs_magnetization=tau_m, measurements=int(e.size),
-               energy_per_spin_binning_error=_plateau(e), abs_magnetization_binning_error=_plateau(m))
+    out.update(
+        tau_int_energy=tau_e,
+        tau_int_abs_magnetization=tau_m,
+        measurements=int(e.size),
+        energy_per_spin_binning_error=_plateau(e),
+        abs_magnetization_binning_error=_plateau(m),
+    )
     return out
 
 

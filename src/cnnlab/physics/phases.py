@@ -37,11 +37,22 @@ from cnnlab.engine import build
 from cnnlab.physics import dataset as ising_data
 from cnnlab.physics.exact import TC
 
-__all__ = ["Z2Symmetric", "TcConfig", "TcResult", "train_classifier", "predict_ordered", "crossing",
-           "bootstrap_crossings", "extrapolate", "ensemble_size", "run_tc", "CNN_SPEC", "DENSE_SPEC"]
+__all__ = [
+    "CNN_SPEC",
+    "DENSE_SPEC",
+    "TcConfig",
+    "TcResult",
+    "Z2Symmetric",
+    "bootstrap_crossings",
+    "crossing",
+    "ensemble_size",
+    "extrapolate",
+    "predict_ordered",
+    "run_tc",
+    "train_classifier",
+]
 
-CNN_SPEC = ("conv(8,3,p=1,mode=circular)-relu-maxpool(2)-conv(8,3,p=1,mode=circular)-relu"
-            "-gap-linear(16)-relu-linear")
+CNN_SPEC = "conv(8,3,p=1,mode=circular)-relu-maxpool(2)-conv(8,3,p=1,mode=circular)-relu-gap-linear(16)-relu-linear"
 DENSE_SPEC = "flatten-linear(100)-relu-linear"
 
 
@@ -96,15 +107,23 @@ class TcResult:
     def to_dict(self) -> dict:
         tc_by_size = {str(L): r["cnn"]["tc"] for L, r in self.per_size.items()}
         tc_err_by_size = {str(L): r["cnn"]["tc_error"] for L, r in self.per_size.items()}
-        return {"tc_estimate": self.tc_estimate, "tc_error": self.tc_error, "tc_exact": TC,
-                "relative_error": abs(self.tc_estimate - TC) / TC, "tc_fit_slope": self.tc_fit_slope,
-                "tc_by_size": tc_by_size, "tc_error_by_size": tc_err_by_size,
-                "per_size": {str(L): r for L, r in self.per_size.items()},
-                "dataset": self.dataset_path, "config": asdict(self.config)}
+        return {
+            "tc_estimate": self.tc_estimate,
+            "tc_error": self.tc_error,
+            "tc_exact": TC,
+            "relative_error": abs(self.tc_estimate - TC) / TC,
+            "tc_fit_slope": self.tc_fit_slope,
+            "tc_by_size": tc_by_size,
+            "tc_error_by_size": tc_err_by_size,
+            "per_size": {str(L): r for L, r in self.per_size.items()},
+            "dataset": self.dataset_path,
+            "config": asdict(self.config),
+        }
 
 
-def train_classifier(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, batch_size: int,
-                     lr: float, seed: int) -> list[float]:
+def train_classifier(
+    net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, batch_size: int, lr: float, seed: int
+) -> list[float]:
     """Adam on cross-entropy, shuffled mini-batches; returns the mean loss of each epoch."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
@@ -114,7 +133,7 @@ def train_classifier(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs
         order = torch.randperm(len(x), generator=generator)
         total = 0.0
         for start in range(0, len(x), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             loss = F.cross_entropy(net(x[idx]), y[idx])
             optimizer.zero_grad()
             loss.backward()
@@ -128,8 +147,9 @@ def train_classifier(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs
 def predict_ordered(net: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
     """P(ordered) (class 1) for each configuration, (N,)."""
     net.eval()
-    return np.concatenate([F.softmax(net(x[i:i + batch_size]), dim=1)[:, 1].numpy()
-                           for i in range(0, len(x), batch_size)])
+    return np.concatenate(
+        [F.softmax(net(x[i : i + batch_size]), dim=1)[:, 1].numpy() for i in range(0, len(x), batch_size)]
+    )
 
 
 def crossing(temperatures, curve) -> float:
@@ -180,7 +200,7 @@ def _split(temps: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
     for T in np.unique(temps):
         idx = rng.permutation(np.flatnonzero(temps == T))
         train.append(idx[: len(idx) // 2])
-        test.append(idx[len(idx) // 2:])
+        test.append(idx[len(idx) // 2 :])
     return np.concatenate(train), np.concatenate(test)
 
 
@@ -201,13 +221,16 @@ def _fit_and_score(spec: str, L: int, x, T, train, test, config: TcConfig) -> di
     """Train :func:`ensemble_size` networks (seeds seed, seed+1, ...), average their P(ordered)."""
     far = train[(T[train] < config.train_below) | (T[train] > config.train_above)]
     xs = torch.as_tensor(x, dtype=torch.float32).unsqueeze(1)  # (N, 1, L, L)
-    labels = torch.as_tensor(T < config.train_below, dtype=torch.int64)
+    labels = torch.as_tensor(config.train_below > T, dtype=torch.int64)
     grid = np.unique(T)
     members, losses = [], []
     for seed in range(config.seed, config.seed + ensemble_size(config, L)):
         net = Z2Symmetric(build(spec, (1, L, L), 2, seed=seed))
-        losses.append(train_classifier(net, xs[far], labels[far], epochs=config.epochs,
-                                       batch_size=config.batch_size, lr=config.lr, seed=seed))
+        losses.append(
+            train_classifier(
+                net, xs[far], labels[far], epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=seed
+            )
+        )
         members.append(predict_ordered(net, xs[test]))
     p = np.mean(members, axis=0)
     probs = np.stack([p[T[test] == t] for t in grid])  # (temperatures, samples)
@@ -218,11 +241,19 @@ def _fit_and_score(spec: str, L: int, x, T, train, test, config: TcConfig) -> di
     seed_err = float(np.std(member_tcs, ddof=1) / np.sqrt(len(members))) if len(members) > 1 else 0.0
     critical = (T[test] >= config.train_below) & (T[test] <= config.train_above)
     correct = (p > 0.5) == (T[test] < TC)
-    return {"spec": spec, "parameters": sum(q.numel() for q in net.parameters()), "losses": losses,
-            "curve": curve.tolist(), "curve_error": (probs.std(axis=1) / np.sqrt(probs.shape[1])).tolist(),
-            "tc": crossing(grid, curve), "tc_error": float(np.hypot(np.nanstd(boot), seed_err)),
-            "tc_bootstrap_error": float(np.nanstd(boot)), "tc_members": member_tcs,
-            "accuracy": float(correct.mean()), "accuracy_critical": float(correct[critical].mean())}
+    return {
+        "spec": spec,
+        "parameters": sum(q.numel() for q in net.parameters()),
+        "losses": losses,
+        "curve": curve.tolist(),
+        "curve_error": (probs.std(axis=1) / np.sqrt(probs.shape[1])).tolist(),
+        "tc": crossing(grid, curve),
+        "tc_error": float(np.hypot(np.nanstd(boot), seed_err)),
+        "tc_bootstrap_error": float(np.nanstd(boot)),
+        "tc_members": member_tcs,
+        "accuracy": float(correct.mean()),
+        "accuracy_critical": float(correct[critical].mean()),
+    }
 
 
 @contextmanager
@@ -253,12 +284,21 @@ def _run_tc(config: TcConfig, data, cache: bool, progress: bool) -> TcResult:
     torch.manual_seed(config.seed)
     path = ""
     if data is None:
-        target = ising_data.cache_path(config.sizes, config.temperatures, config.samples, config.seed, config.thermalization)
+        target = ising_data.cache_path(
+            config.sizes, config.temperatures, config.samples, config.seed, config.thermalization
+        )
         if cache and target.is_file():
             data = ising_data.load(target)
         else:
-            data = ising_data.generate(config.sizes, config.temperatures, config.samples, seed=config.seed,
-                                       thermalization=config.thermalization, threads=config.threads, progress=progress)
+            data = ising_data.generate(
+                config.sizes,
+                config.temperatures,
+                config.samples,
+                seed=config.seed,
+                thermalization=config.thermalization,
+                threads=config.threads,
+                progress=progress,
+            )
             if cache:
                 ising_data.save(data, target)
         path = str(target) if cache else ""
@@ -267,9 +307,11 @@ def _run_tc(config: TcConfig, data, cache: bool, progress: bool) -> TcResult:
     for L in config.sizes:
         T = data.temperatures[L]
         train, test = _split(T, rng)
-        per_size[L] = {"temperatures": np.unique(T).tolist(),
-                       "cnn": _fit_and_score(config.model, L, data.spins[L], T, train, test, config),
-                       "dense": _fit_and_score(config.dense_model, L, data.spins[L], T, train, test, config)}
+        per_size[L] = {
+            "temperatures": np.unique(T).tolist(),
+            "cnn": _fit_and_score(config.model, L, data.spins[L], T, train, test, config),
+            "dense": _fit_and_score(config.dense_model, L, data.spins[L], T, train, test, config),
+        }
     tcs = [per_size[L]["cnn"]["tc"] for L in config.sizes]
     errs = [per_size[L]["cnn"]["tc_error"] for L in config.sizes]
     if len(config.sizes) >= 2:

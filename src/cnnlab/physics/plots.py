@@ -14,13 +14,15 @@ import numpy as np
 
 from cnnlab.physics.exact import TC, onsager_energy, yang_magnetization
 
-__all__ = ["plot_observables", "plot_tc", "plot_rg_flow", "plot_rg_lattices"]
+__all__ = ["plot_observables", "plot_rg_flow", "plot_rg_lattices", "plot_tc"]
 
 
 def _pyplot():
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
+
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -37,13 +39,25 @@ def plot_observables(rows: list[dict], path) -> Path:
     plt = _pyplot()
     T = np.array([r["T"] for r in rows])
     fine = np.linspace(min(T.min(), 1.0), max(T.max(), 3.5), 400)
-    names = [("energy_per_spin", "energy per spin", onsager_energy), ("abs_magnetization", "|m|", yang_magnetization),
-             ("susceptibility", "susceptibility", None), ("specific_heat", "specific heat", None), ("binder", "Binder U4", None)]
+    names = [
+        ("energy_per_spin", "energy per spin", onsager_energy),
+        ("abs_magnetization", "|m|", yang_magnetization),
+        ("susceptibility", "susceptibility", None),
+        ("specific_heat", "specific heat", None),
+        ("binder", "Binder U4", None),
+    ]
     fig, grid = plt.subplots(2, 3, figsize=(12, 6.4))
     axes = grid.reshape(-1)
     for ax, (key, label, exact) in zip(axes, names):
-        ax.errorbar(T, [r[key] for r in rows], yerr=[r[key + "_error"] for r in rows], fmt="o", ms=3,
-                    capsize=2, label=f"Monte Carlo, L={rows[0]['L']}")
+        ax.errorbar(
+            T,
+            [r[key] for r in rows],
+            yerr=[r[key + "_error"] for r in rows],
+            fmt="o",
+            ms=3,
+            capsize=2,
+            label=f"Monte Carlo, L={rows[0]['L']}",
+        )
         if exact is not None:
             ax.plot(fine, exact(fine), "k-", lw=1, label="exact (L = inf)")
         ax.axvline(TC, color="gray", ls=":", lw=1)
@@ -64,14 +78,28 @@ def plot_tc(result: dict, path) -> Path:
     for i, L in enumerate(sizes):
         r = result["per_size"][L]
         colour = f"C{i}"
-        ax.errorbar(r["temperatures"], r["cnn"]["curve"], yerr=r["cnn"]["curve_error"], color=colour, ms=3,
-                    fmt="o-", lw=1, capsize=1.5, label=f"CNN L={L}: Tc(L)={r['cnn']['tc']:.3f}")
+        ax.errorbar(
+            r["temperatures"],
+            r["cnn"]["curve"],
+            yerr=r["cnn"]["curve_error"],
+            color=colour,
+            ms=3,
+            fmt="o-",
+            lw=1,
+            capsize=1.5,
+            label=f"CNN L={L}: Tc(L)={r['cnn']['tc']:.3f}",
+        )
         ax.plot(r["temperatures"], r["dense"]["curve"], color=colour, ls="--", lw=1, label=f"dense L={L}")
         ax.axvline(r["cnn"]["tc"], color=colour, ls=":", lw=1)
     ax.axvline(TC, color="k", lw=1, label=f"exact Tc = {TC:.4f}")
     ax.axhline(0.5, color="gray", lw=0.5)
-    ax.axvspan(result["config"]["train_below"], result["config"]["train_above"], color="gray", alpha=0.12,
-               label="not trained on")
+    ax.axvspan(
+        result["config"]["train_below"],
+        result["config"]["train_above"],
+        color="gray",
+        alpha=0.12,
+        label="not trained on",
+    )
     ax.set_xlabel("T")
     ax.set_ylabel("P(ordered)")
     ax.legend(fontsize=7)
@@ -81,8 +109,13 @@ def plot_tc(result: dict, path) -> Path:
     fit.errorbar(inv, tcs, yerr=errs, fmt="o", capsize=2, label="Tc(L) (CNN)")
     if np.isfinite(result.get("tc_fit_slope", np.nan)):
         xs = np.linspace(0, inv.max() * 1.1, 50)
-        fit.plot(xs, result["tc_estimate"] + result["tc_fit_slope"] * xs, "-", lw=1,
-                 label=f"fit: Tc = {result['tc_estimate']:.4f} +- {result['tc_error']:.4f}")
+        fit.plot(
+            xs,
+            result["tc_estimate"] + result["tc_fit_slope"] * xs,
+            "-",
+            lw=1,
+            label=f"fit: Tc = {result['tc_estimate']:.4f} +- {result['tc_error']:.4f}",
+        )
     fit.axhline(TC, color="k", lw=1, label="exact")
     fit.set_xlabel("1/L")
     fit.set_ylabel("Tc(L)")
@@ -118,7 +151,7 @@ def plot_rg_lattices(examples: dict, path) -> Path:
     cols = 1 + len(methods) * steps
     fig, axes = plt.subplots(len(temps), cols, figsize=(1.3 * cols, 1.45 * len(temps)), squeeze=False)
     for r, T in enumerate(temps):
-        panels = [("T=%.3f" % float(T), examples[methods[0]][T][0])]
+        panels = [(f"T={float(T):.3f}", examples[methods[0]][T][0])]
         panels += [(f"{m} x{2 ** (k + 1)}", examples[m][T][k + 1]) for m in methods for k in range(steps)]
         for c, (title, lattice) in enumerate(panels):
             ax = axes[r, c]

@@ -34,8 +34,17 @@ from cnnlab.physics.exact import TC
 from cnnlab.physics.ising import check_temperatures
 from cnnlab.physics.msc import MultiSpinLattice, check_lattice_size
 
-__all__ = ["majority_rule", "max_pool", "avg_pool", "magnetization", "nn_correlation", "flow",
-           "RGResult", "run_rg", "METHODS"]
+__all__ = [
+    "METHODS",
+    "RGResult",
+    "avg_pool",
+    "flow",
+    "magnetization",
+    "majority_rule",
+    "max_pool",
+    "nn_correlation",
+    "run_rg",
+]
 
 
 def _blocks(x: np.ndarray, b: int) -> np.ndarray:
@@ -113,12 +122,24 @@ class RGResult:
     examples: dict = field(default_factory=dict)  # method -> T -> [lattice per step] (first sample)
 
     def to_dict(self) -> dict:
-        return {"L": self.L, "temperatures": self.temperatures, "samples": self.samples, "steps": self.steps,
-                "seed": self.seed, "flows": self.observables}
+        return {
+            "L": self.L,
+            "temperatures": self.temperatures,
+            "samples": self.samples,
+            "steps": self.steps,
+            "seed": self.seed,
+            "flows": self.observables,
+        }
 
 
-def run_rg(L: int = 64, temperatures=(1.8, TC, 3.0), samples: int = 64, steps: int = 4, seed: int = 0,
-           thermalization: int | None = None) -> RGResult:
+def run_rg(
+    L: int = 64,
+    temperatures=(1.8, TC, 3.0),
+    samples: int = 64,
+    steps: int = 4,
+    seed: int = 0,
+    thermalization: int | None = None,
+) -> RGResult:
     """Equilibrium configurations at each temperature, coarse-grained ``steps`` times by each method.
 
     Example:
@@ -128,7 +149,7 @@ def run_rg(L: int = 64, temperatures=(1.8, TC, 3.0), samples: int = 64, steps: i
         >>> r.observables["majority"]["1"]["abs_magnetization"][-1] > 0.99
         True
     """
-    from cnnlab.physics.dataset import default_thermalization  # noqa: PLC0415 - avoid an import cycle
+    from cnnlab.physics.dataset import default_thermalization
 
     L = check_lattice_size(L)
     temps = check_temperatures(temperatures)
@@ -147,6 +168,7 @@ def run_rg(L: int = 64, temperatures=(1.8, TC, 3.0), samples: int = 64, steps: i
             result.observables[method][key] = {
                 "L": [x.shape[-1] for x in lattices],
                 "abs_magnetization": [magnetization(x) for x in lattices],
-                "nn_correlation": [nn_correlation(x) for x in lattices]}
+                "nn_correlation": [nn_correlation(x) for x in lattices],
+            }
             result.examples[method][key] = [x[0] for x in lattices]
     return result

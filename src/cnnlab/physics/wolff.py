@@ -28,15 +28,14 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["wolff_step", "wolff_steps", "energy_magnetization"]
+__all__ = ["energy_magnetization", "wolff_step", "wolff_steps"]
 
 
 @lru_cache(maxsize=16)
 def _neighbour_table(L: int) -> np.ndarray:
     """(L*L, 4) flat indices of the right, left, down and up neighbours (periodic)."""
     i, j = np.divmod(np.arange(L * L), L)
-    return np.stack([i * L + (j + 1) % L, i * L + (j - 1) % L,
-                     ((i + 1) % L) * L + j, ((i - 1) % L) * L + j], axis=1)
+    return np.stack([i * L + (j + 1) % L, i * L + (j - 1) % L, ((i + 1) % L) * L + j, ((i - 1) % L) * L + j], axis=1)
 
 
 def wolff_step(spins: np.ndarray, T: float, rng: np.random.Generator) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 
 from cnnlab.reference.base import Layer
 
-__all__ = ["relu", "tanh", "sigmoid", "softmax", "softmax_backward", "ReLU", "Tanh", "Sigmoid", "Softmax", "Dropout"]
+__all__ = ["Dropout", "ReLU", "Sigmoid", "Softmax", "Tanh", "relu", "sigmoid", "softmax", "softmax_backward", "tanh"]
 
 
 def relu(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

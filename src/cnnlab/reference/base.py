@@ -41,11 +41,11 @@ class Layer:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
-    def train(self, mode: bool = True) -> "Layer":
+    def train(self, mode: bool = True) -> Layer:
         self.training = mode
         return self
 
-    def eval(self) -> "Layer":
+    def eval(self) -> Layer:
         return self.train(False)
 
     def _saved(self):
@@ -56,8 +56,9 @@ class Layer:
 
     def _store_grads(self, **grads: np.ndarray) -> None:
         """Keep each gradient in its parameter's dtype (the math may run in the input's dtype)."""
-        self.grads = {name: np.asarray(g, dtype=self.params[name].dtype) for name, g in grads.items()
-                      if name in self.params}
+        self.grads = {
+            name: np.asarray(g, dtype=self.params[name].dtype) for name, g in grads.items() if name in self.params
+        }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"

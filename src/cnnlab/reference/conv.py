@@ -22,7 +22,8 @@ Backward (chain rule, with ``g = dLoss/dz``):
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,26 +31,31 @@ from cnnlab.reference.base import Layer, check_input, init_uniform
 from cnnlab.reference.windows import PADDING_MODES, col2im, im2col, output_sizes, pad, pad_backward
 from cnnlab.shapes import as_tuple
 
-__all__ = ["conv_forward", "conv_backward", "ConvCache", "Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvCache", "conv_backward", "conv_forward"]
 
 
 class ConvCache(NamedTuple):
     """What the backward pass of a convolution needs from its forward pass."""
 
-    cols: np.ndarray          # (N, D_in*F*F, L): the patches, one column per output position
-    weight: np.ndarray        # (D_out, D_in*F*F), in the input's dtype
-    padded_shape: tuple       # (N, D_in, *padded spatial)
-    kernel: tuple             # F per spatial axis
-    out_sizes: tuple          # spatial output sizes
+    cols: np.ndarray  # (N, D_in*F*F, L): the patches, one column per output position
+    weight: np.ndarray  # (D_out, D_in*F*F), in the input's dtype
+    padded_shape: tuple  # (N, D_in, *padded spatial)
+    kernel: tuple  # F per spatial axis
+    out_sizes: tuple  # spatial output sizes
     stride: tuple
     padding: tuple
     padding_mode: str
     has_bias: bool
 
 
-def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
-                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
-                 padding_mode: str = "zeros") -> tuple[np.ndarray, ConvCache]:
+def conv_forward(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    padding_mode: str = "zeros",
+) -> tuple[np.ndarray, ConvCache]:
     """Convolution of ``x`` with filters ``weight`` (cross-correlation, as in PyTorch).
 
     Args:
@@ -74,8 +80,10 @@ def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = No
     """
     dims = weight.ndim - 2
     if x.ndim != dims + 2 or x.shape[1] != weight.shape[1]:
-        raise ValueError(f"input shape {x.shape} does not fit weight shape {weight.shape}: "
-                         f"expected (N, {weight.shape[1]}, {', '.join(['...'] * dims)})")
+        raise ValueError(
+            f"input shape {x.shape} does not fit weight shape {weight.shape}: "
+            f"expected (N, {weight.shape[1]}, {', '.join(['...'] * dims)})"
+        )
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}, got {padding_mode!r}")
     kernel = weight.shape[2:]
@@ -83,10 +91,10 @@ def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = No
     out_sizes = output_sizes(x.shape[2:], kernel, stride, padding)
     n, d_out = x.shape[0], weight.shape[0]
 
-    xp = pad(x, padding, padding_mode)                        # (N, D_in, *padded)
-    cols = im2col(xp, kernel, stride)                          # (N, D_in*F*F, L)
+    xp = pad(x, padding, padding_mode)  # (N, D_in, *padded)
+    cols = im2col(xp, kernel, stride)  # (N, D_in*F*F, L)
     w = weight.reshape(d_out, -1).astype(x.dtype, copy=False)  # (D_out, D_in*F*F)
-    z = w @ cols                                               # (N, D_out, L): the same w at every position
+    z = w @ cols  # (N, D_out, L): the same w at every position
     if bias is not None:
         z += bias.astype(x.dtype, copy=False)[:, None]
     cache = ConvCache(cols, w, xp.shape, kernel, out_sizes, stride, padding, padding_mode, bias is not None)
@@ -121,10 +129,10 @@ def conv_backward(grad_out: np.ndarray, cache: ConvCache) -> tuple[np.ndarray, n
     # Tied parameters: one bias and one filter serve every output position (and every example).
     # grad_w[o, k] = sum_n sum_l g[n, o, l] * cols[n, k, l]: the sum over the L output positions
     # is what tying the weights means (the matmul does it; the .sum does the examples).
-    grad_bias = g.sum(axis=(0, 2)) if cache.has_bias else None          # (D_out,)
-    grad_w = (g @ cols.transpose(0, 2, 1)).sum(axis=0)                   # (D_out, D_in*F*F)
+    grad_bias = g.sum(axis=(0, 2)) if cache.has_bias else None  # (D_out,)
+    grad_w = (g @ cols.transpose(0, 2, 1)).sum(axis=0)  # (D_out, D_in*F*F)
 
-    grad_cols = w.T @ g                                                  # (N, D_in*F*F, L)
+    grad_cols = w.T @ g  # (N, D_in*F*F, L)
     grad_xp = col2im(grad_cols, cache.padded_shape, cache.kernel, cache.stride, cache.out_sizes)
     grad_x = pad_backward(grad_xp, cache.padding, cache.padding_mode)
     return grad_x, grad_w.reshape((d_out, cache.padded_shape[1]) + cache.kernel), grad_bias
@@ -133,10 +141,19 @@ def conv_backward(grad_out: np.ndarray, cache: ConvCache) -> tuple[np.ndarray, n
 class _ConvNd(Layer):
     dims = 0
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
-                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
-                 padding_mode: str = "zeros", bias: bool = True, *, dtype=np.float64,
-                 rng: np.random.Generator | None = None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        padding_mode: str = "zeros",
+        bias: bool = True,
+        *,
+        dtype=np.float64,
+        rng: np.random.Generator | None = None,
+    ):
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -144,8 +161,11 @@ class _ConvNd(Layer):
         self.kernel_size = as_tuple(kernel_size, self.dims, "kernel_size")
         self.stride = as_tuple(stride, self.dims, "stride")
         self.padding = as_tuple(padding, self.dims, "padding")
-        for name, values, low in (("kernel_size", self.kernel_size, 1), ("stride", self.stride, 1),
-                                  ("padding", self.padding, 0)):
+        for name, values, low in (
+            ("kernel_size", self.kernel_size, 1),
+            ("stride", self.stride, 1),
+            ("padding", self.padding, 0),
+        ):
             if min(values) < low:
                 raise ValueError(f"{name} must be >= {low}, got {values if self.dims > 1 else values[0]}")
         if padding_mode not in PADDING_MODES:
@@ -160,8 +180,9 @@ class _ConvNd(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_input(self, x, self.dims + 2, self.in_channels, what="(N, C, W)" if self.dims == 1 else "(N, C, H, W)")
         try:
-            z, self._cache = conv_forward(x, self.params["weight"], self.params.get("bias"),
-                                          self.stride, self.padding, self.padding_mode)
+            z, self._cache = conv_forward(
+                x, self.params["weight"], self.params.get("bias"), self.stride, self.padding, self.padding_mode
+            )
         except ValueError as err:
             raise ValueError(f"{self!r} on input {x.shape}: {err}") from None
         return z
@@ -173,7 +194,9 @@ class _ConvNd(Layer):
 
     def extra_repr(self) -> str:
         one = (lambda t: t[0]) if self.dims == 1 else (lambda t: t)
-        text = f"{self.in_channels}, {self.out_channels}, kernel_size={one(self.kernel_size)}, stride={one(self.stride)}"
+        text = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={one(self.kernel_size)}, stride={one(self.stride)}"
+        )
         if any(self.padding):
             text += f", padding={one(self.padding)}"
         if self.padding_mode != "zeros":

@@ -10,7 +10,7 @@ import numpy as np
 
 from cnnlab.reference.base import Layer, check_input, init_uniform
 
-__all__ = ["linear_forward", "linear_backward", "Linear", "Flatten"]
+__all__ = ["Flatten", "Linear", "linear_backward", "linear_forward"]
 
 
 def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> tuple[np.ndarray, tuple]:
@@ -27,7 +27,7 @@ def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
     if x.ndim != 2 or x.shape[1] != weight.shape[1]:
         raise ValueError(f"input must be (N, {weight.shape[1]}) for weight {weight.shape}, got {x.shape}")
     w = weight.astype(x.dtype, copy=False)
-    z = x @ w.T                                                          # (N, out_features)
+    z = x @ w.T  # (N, out_features)
     if bias is not None:
         z += bias.astype(x.dtype, copy=False)
     return z, (x, w, bias is not None)
@@ -45,7 +45,7 @@ def linear_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.
     """
     x, w, has_bias = cache
     g = grad_out.astype(x.dtype, copy=False)
-    grad_w = g.T @ x                                                     # (out, in): summed over the batch
+    grad_w = g.T @ x  # (out, in): summed over the batch
     grad_b = g.sum(axis=0) if has_bias else None
     return g @ w, grad_w, grad_b
 
@@ -65,8 +65,15 @@ class Linear(Layer):
         3488
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, dtype=np.float64,
-                 rng: np.random.Generator | None = None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        dtype=np.float64,
+        rng: np.random.Generator | None = None,
+    ):
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -89,7 +96,8 @@ class Linear(Layer):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}" + (
-            "" if "bias" in self.params else ", bias=False")
+            "" if "bias" in self.params else ", bias=False"
+        )
 
 
 class Flatten(Layer):
@@ -105,7 +113,7 @@ class Flatten(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._cache = x.shape
-        return x.reshape(x.shape[0], -1)                                  # (N, C*H*W)
+        return x.reshape(x.shape[0], -1)  # (N, C*H*W)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out.reshape(self._saved())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["log_softmax", "cross_entropy", "CrossEntropyLoss"]
+__all__ = ["CrossEntropyLoss", "cross_entropy", "log_softmax"]
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -49,17 +49,21 @@ def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.nd
     if logits.ndim != 2:
         raise ValueError(f"logits must be (N, K), got shape {logits.shape}")
     if targets.shape != (logits.shape[0],) or not np.issubdtype(targets.dtype, np.integer):
-        raise ValueError(f"targets must be {logits.shape[0]} integer labels (shape ({logits.shape[0]},)), "
-                         f"got shape {targets.shape} of dtype {targets.dtype}")
+        raise ValueError(
+            f"targets must be {logits.shape[0]} integer labels (shape ({logits.shape[0]},)), "
+            f"got shape {targets.shape} of dtype {targets.dtype}"
+        )
     k = logits.shape[1]
     if targets.size and (targets.min() < 0 or targets.max() >= k):
-        raise ValueError(f"targets must be class labels in [0, {k}), got values from {targets.min()} to {targets.max()}")
+        raise ValueError(
+            f"targets must be class labels in [0, {k}), got values from {targets.min()} to {targets.max()}"
+        )
     n = logits.shape[0]
-    log_p = log_softmax(logits)                                           # (N, K)
+    log_p = log_softmax(logits)  # (N, K)
     rows = np.arange(n)
     loss = -log_p[rows, targets].mean()
-    grad = np.exp(log_p)                                                  # softmax
-    grad[rows, targets] -= 1                                              # minus onehot
+    grad = np.exp(log_p)  # softmax
+    grad[rows, targets] -= 1  # minus onehot
     return float(loss), grad / n
 
 

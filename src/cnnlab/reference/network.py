@@ -19,8 +19,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -33,16 +33,16 @@ from cnnlab.reference.loss import CrossEntropyLoss  # noqa: F401 (used by the mo
 from cnnlab.reference.norm import BatchNorm1d, BatchNorm2d
 from cnnlab.reference.pool import AvgPool1d, AvgPool2d, GlobalAvgPool, MaxPool1d, MaxPool2d
 
-__all__ = ["Parameter", "Sequential", "SGD", "build", "from_engine", "to_engine"]
+__all__ = ["SGD", "Parameter", "Sequential", "build", "from_engine", "to_engine"]
 
 
 @dataclass(frozen=True)
 class Parameter:
     """A handle on one trainable array: ``data`` (updated in place) and ``grad`` (from backward)."""
 
-    name: str   # e.g. "0.weight", as in the engine's state_dict
+    name: str  # e.g. "0.weight", as in the engine's state_dict
     layer: Layer
-    key: str    # e.g. "weight"
+    key: str  # e.g. "weight"
 
     @property
     def data(self) -> np.ndarray:
@@ -64,8 +64,9 @@ class Sequential:
     Gradients are not accumulated: each ``backward`` overwrites every layer's ``grads``.
     """
 
-    def __init__(self, layers: Sequence[Layer], input_shape: Sequence[int] | None = None,
-                 spec: Sequence[S.Layer] | None = None):
+    def __init__(
+        self, layers: Sequence[Layer], input_shape: Sequence[int] | None = None, spec: Sequence[S.Layer] | None = None
+    ):
         self.layers = list(layers)
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
@@ -76,8 +77,10 @@ class Sequential:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if self.input_shape is not None and tuple(np.shape(x)[1:]) != self.input_shape:
-            raise ValueError(f"input must have shape (N, {', '.join(map(str, self.input_shape))}) "
-                             f"for this network, got {np.shape(x)}")
+            raise ValueError(
+                f"input must have shape (N, {', '.join(map(str, self.input_shape))}) "
+                f"for this network, got {np.shape(x)}"
+            )
         for layer in self.layers:
             x = layer.forward(x)
         return x
@@ -90,13 +93,13 @@ class Sequential:
             grad_out = layer.backward(grad_out)
         return grad_out
 
-    def train(self, mode: bool = True) -> "Sequential":
+    def train(self, mode: bool = True) -> Sequential:
         self.training = mode
         for layer in self.layers:
             layer.train(mode)
         return self
 
-    def eval(self) -> "Sequential":
+    def eval(self) -> Sequential:
         return self.train(False)
 
     def parameters(self) -> Iterator[Parameter]:
@@ -110,13 +113,19 @@ class Sequential:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer, keyed ``"<layer>.<name>"`` like the engine's."""
-        return {f"{i}.{key}": value.copy() for i, layer in enumerate(self.layers)
-                for key, value in {**layer.params, **layer.buffers}.items()}
+        return {
+            f"{i}.{key}": value.copy()
+            for i, layer in enumerate(self.layers)
+            for key, value in {**layer.params, **layer.buffers}.items()
+        }
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Copy arrays into the layers (in place, keeping each array's dtype); keys and shapes must match."""
-        own = {f"{i}.{key}": value for i, layer in enumerate(self.layers)
-               for key, value in {**layer.params, **layer.buffers}.items()}
+        own = {
+            f"{i}.{key}": value
+            for i, layer in enumerate(self.layers)
+            for key, value in {**layer.params, **layer.buffers}.items()
+        }
         missing, unknown = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         if missing or unknown:
             raise ValueError(f"state does not match the network: missing {missing}, unexpected {unknown}")
@@ -180,8 +189,17 @@ def _layer(info: S.LayerInfo, rng: np.random.Generator, dtype) -> Layer:
     dims = len(in_shape) - 1
     if isinstance(layer, S.Conv):
         conv = Conv1d if dims == 1 else Conv2d
-        return conv(in_shape[0], layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
-                    layer.padding_mode, layer.bias, dtype=dtype, rng=rng)
+        return conv(
+            in_shape[0],
+            layer.out_channels,
+            layer.kernel_size,
+            layer.stride,
+            layer.padding,
+            layer.padding_mode,
+            layer.bias,
+            dtype=dtype,
+            rng=rng,
+        )
     if isinstance(layer, (S.MaxPool, S.AvgPool)):
         pools = {S.MaxPool: (MaxPool1d, MaxPool2d), S.AvgPool: (AvgPool1d, AvgPool2d)}[type(layer)]
         return pools[dims - 1](layer.kernel_size, layer.step, layer.padding)
@@ -191,15 +209,22 @@ def _layer(info: S.LayerInfo, rng: np.random.Generator, dtype) -> Layer:
         return Linear(in_shape[0], layer.out_features, layer.bias, dtype=dtype, rng=rng)
     if isinstance(layer, S.Dropout):
         return Dropout(layer.p, rng=rng.spawn(1)[0])
-    simple = {S.GlobalAvgPool: GlobalAvgPool, S.Flatten: Flatten, S.ReLU: ReLU, S.Tanh: Tanh,
-              S.Sigmoid: Sigmoid, S.Softmax: Softmax}
+    simple = {
+        S.GlobalAvgPool: GlobalAvgPool,
+        S.Flatten: Flatten,
+        S.ReLU: ReLU,
+        S.Tanh: Tanh,
+        S.Sigmoid: Sigmoid,
+        S.Softmax: Softmax,
+    }
     if type(layer) in simple:
         return simple[type(layer)]()
     raise TypeError(f"no reference layer for {layer!r}")
 
 
-def build(model: S.Spec, input_shape: Sequence[int], num_classes: int | None = None, seed: int | None = None,
-          dtype=np.float64) -> Sequential:
+def build(
+    model: S.Spec, input_shape: Sequence[int], num_classes: int | None = None, seed: int | None = None, dtype=np.float64
+) -> Sequential:
     """Build the reference network of a spec (preset name, text or list of layers).
 
     Args:

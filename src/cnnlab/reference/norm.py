@@ -22,22 +22,28 @@ import numpy as np
 
 from cnnlab.reference.base import Layer
 
-__all__ = ["batch_norm_forward", "batch_norm_backward", "BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "batch_norm_backward", "batch_norm_forward"]
 
 
 class BatchNormCache(NamedTuple):
     x_hat: np.ndarray
-    inv_std: np.ndarray   # broadcastable to x, e.g. (1, C, 1, 1)
-    weight: np.ndarray    # broadcastable to x
-    axes: tuple           # the axes averaged over: batch and positions
+    inv_std: np.ndarray  # broadcastable to x, e.g. (1, C, 1, 1)
+    weight: np.ndarray  # broadcastable to x
+    axes: tuple  # the axes averaged over: batch and positions
     training: bool
     batch_mean: np.ndarray
     batch_var: np.ndarray  # biased (divided by M)
 
 
-def batch_norm_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, running_mean: np.ndarray,
-                       running_var: np.ndarray, training: bool = True,
-                       eps: float = 1e-5) -> tuple[np.ndarray, BatchNormCache]:
+def batch_norm_forward(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    training: bool = True,
+    eps: float = 1e-5,
+) -> tuple[np.ndarray, BatchNormCache]:
     """Normalise each channel (axis 1) of ``(N, C)``, ``(N, C, W)`` or ``(N, C, H, W)``.
 
     Running statistics are *not* changed here (the function is pure); the cache carries the
@@ -51,7 +57,7 @@ def batch_norm_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, runn
                [ 1.]])
     """
     axes = (0,) + tuple(range(2, x.ndim))
-    shape = (1, -1) + (1,) * (x.ndim - 2)                                 # broadcast per channel
+    shape = (1, -1) + (1,) * (x.ndim - 2)  # broadcast per channel
     batch_mean, batch_var = x.mean(axis=axes), x.var(axis=axes)
     mean, var = (batch_mean, batch_var) if training else (running_mean, running_var)
     inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype).reshape(shape)
@@ -77,10 +83,10 @@ def batch_norm_backward(grad_out: np.ndarray, cache: BatchNormCache) -> tuple[np
     x_hat, inv_std, axes = cache.x_hat, cache.inv_std, cache.axes
     grad_bias = grad_out.sum(axis=axes)
     grad_weight = (grad_out * x_hat).sum(axis=axes)
-    g_hat = grad_out * cache.weight                                         # dL/dx_hat
+    g_hat = grad_out * cache.weight  # dL/dx_hat
     if not cache.training:
         return g_hat * inv_std, grad_weight, grad_bias  # fixed statistics: just the affine map
-    count = x_hat.size // x_hat.shape[1]                                     # M values per channel
+    count = x_hat.size // x_hat.shape[1]  # M values per channel
     sum_g = g_hat.sum(axis=axes, keepdims=True)
     sum_gx = (g_hat * x_hat).sum(axis=axes, keepdims=True)
     grad_x = inv_std / count * (count * g_hat - sum_g - x_hat * sum_gx)
@@ -107,11 +113,19 @@ class _BatchNorm(Layer):
             shapes = " or ".join(("(N, C)", "(N, C, W)", "(N, C, H, W)")[r - 2] for r in self.ranks)
             raise ValueError(f"{self!r}: input must be {shapes} with C={self.num_features}, got shape {np.shape(x)}")
         if self.training and x.size == x.shape[1]:
-            raise ValueError(f"{self!r}: training needs more than 1 value per channel, got input shape {x.shape}; "
-                             "use a batch of 2 or more, or eval()")
-        y, self._cache = batch_norm_forward(x, self.params["weight"], self.params["bias"],
-                                            self.buffers["running_mean"], self.buffers["running_var"],
-                                            self.training, self.eps)
+            raise ValueError(
+                f"{self!r}: training needs more than 1 value per channel, got input shape {x.shape}; "
+                "use a batch of 2 or more, or eval()"
+            )
+        y, self._cache = batch_norm_forward(
+            x,
+            self.params["weight"],
+            self.params["bias"],
+            self.buffers["running_mean"],
+            self.buffers["running_var"],
+            self.training,
+            self.eps,
+        )
         if self.training:
             count = x.size // x.shape[1]
             unbiased = self._cache.batch_var * count / (count - 1)

@@ -11,7 +11,8 @@ others did not influence the output); average pooling spreads it evenly, 1/F^2 t
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,8 +20,17 @@ from cnnlab.reference.base import Layer, check_input
 from cnnlab.reference.windows import col2im, offset_view, output_sizes, pad, pad_backward, windows
 from cnnlab.shapes import as_tuple
 
-__all__ = ["maxpool_forward", "maxpool_backward", "avgpool_forward", "avgpool_backward",
-           "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "GlobalAvgPool"]
+__all__ = [
+    "AvgPool1d",
+    "AvgPool2d",
+    "GlobalAvgPool",
+    "MaxPool1d",
+    "MaxPool2d",
+    "avgpool_backward",
+    "avgpool_forward",
+    "maxpool_backward",
+    "maxpool_forward",
+]
 
 
 class PoolCache(NamedTuple):
@@ -32,7 +42,7 @@ class PoolCache(NamedTuple):
     padding: tuple
     out_sizes: tuple
     padded: np.ndarray | None = None  # max pooling: the padded input ...
-    out: np.ndarray | None = None     # ... and each window's maximum, to find the winners again
+    out: np.ndarray | None = None  # ... and each window's maximum, to find the winners again
 
 
 def _geometry(x: np.ndarray, kernel_size, stride, padding) -> tuple[tuple, tuple, tuple, tuple]:
@@ -46,8 +56,9 @@ def _geometry(x: np.ndarray, kernel_size, stride, padding) -> tuple[tuple, tuple
     return kernel, stride, padding, output_sizes(x.shape[2:], kernel, stride, padding)
 
 
-def maxpool_forward(x: np.ndarray, kernel_size: int | Sequence[int], stride=None,
-                    padding: int | Sequence[int] = 0) -> tuple[np.ndarray, PoolCache]:
+def maxpool_forward(
+    x: np.ndarray, kernel_size: int | Sequence[int], stride=None, padding: int | Sequence[int] = 0
+) -> tuple[np.ndarray, PoolCache]:
     """Max over each F x F window of each channel; padding is -inf (it never wins).
 
     Shape:
@@ -61,10 +72,10 @@ def maxpool_forward(x: np.ndarray, kernel_size: int | Sequence[int], stride=None
     """
     kernel, stride, padding, out_sizes = _geometry(x, kernel_size, stride, padding)
     xp = pad(x, padding, "zeros", value=-np.inf)
-    patches = windows(xp, kernel, stride)                                # (N, C, *out, *kernel) view
+    patches = windows(xp, kernel, stride)  # (N, C, *out, *kernel) view
     # One elementwise maximum per kernel offset, over all windows at once.
     offsets = list(np.ndindex(*kernel))
-    out = patches[(Ellipsis,) + offsets[0]].copy()                       # (N, C, *out)
+    out = patches[(Ellipsis,) + offsets[0]].copy()  # (N, C, *out)
     for offset in offsets[1:]:
         np.maximum(out, patches[(Ellipsis,) + offset], out=out)
     return out, PoolCache(xp.shape, kernel, stride, padding, out_sizes, xp, out)
@@ -83,19 +94,20 @@ def maxpool_backward(grad_out: np.ndarray, cache: PoolCache) -> np.ndarray:
         array([[[[ 0.,  0.],
                  [ 0., 10.]]]])
     """
-    patches = windows(cache.padded, cache.kernel, cache.stride)           # (N, C, *out, *kernel) view
+    patches = windows(cache.padded, cache.kernel, cache.stride)  # (N, C, *out, *kernel) view
     grad_xp = np.zeros(cache.padded_shape, dtype=grad_out.dtype)
-    routed = np.zeros(cache.out.shape, dtype=bool)                        # windows whose winner was found
+    routed = np.zeros(cache.out.shape, dtype=bool)  # windows whose winner was found
     for offset in np.ndindex(*cache.kernel):
-        wins = (patches[(Ellipsis,) + offset] == cache.out) & ~routed     # (N, C, *out)
+        wins = (patches[(Ellipsis,) + offset] == cache.out) & ~routed  # (N, C, *out)
         routed |= wins
         # '+=': with overlapping windows (S < F) one input can win several windows.
         grad_xp[offset_view(offset, cache.stride, cache.out_sizes)] += grad_out * wins
     return pad_backward(grad_xp, cache.padding, "zeros")
 
 
-def avgpool_forward(x: np.ndarray, kernel_size: int | Sequence[int], stride=None,
-                    padding: int | Sequence[int] = 0) -> tuple[np.ndarray, PoolCache]:
+def avgpool_forward(
+    x: np.ndarray, kernel_size: int | Sequence[int], stride=None, padding: int | Sequence[int] = 0
+) -> tuple[np.ndarray, PoolCache]:
     """Mean over each F x F window; zero padding counts in the mean (PyTorch's count_include_pad).
 
     Example:
@@ -104,7 +116,7 @@ def avgpool_forward(x: np.ndarray, kernel_size: int | Sequence[int], stride=None
     """
     kernel, stride, padding, out_sizes = _geometry(x, kernel_size, stride, padding)
     xp = pad(x, padding, "zeros")
-    patches = windows(xp, kernel, stride)                                # (N, C, *out, *kernel) view
+    patches = windows(xp, kernel, stride)  # (N, C, *out, *kernel) view
     out = patches.mean(axis=tuple(range(x.ndim, patches.ndim)))
     return out, PoolCache(xp.shape, kernel, stride, padding, out_sizes)
 
@@ -119,8 +131,8 @@ def avgpool_backward(grad_out: np.ndarray, cache: PoolCache) -> np.ndarray:
     """
     n, c = grad_out.shape[:2]
     size = math.prod(cache.kernel)
-    share = (grad_out / size).reshape(n, c, 1, -1)                       # (N, C, 1, L)
-    cols = np.broadcast_to(share, (n, c, size, share.shape[-1]))         # (N, C, F*F, L)
+    share = (grad_out / size).reshape(n, c, 1, -1)  # (N, C, 1, L)
+    cols = np.broadcast_to(share, (n, c, size, share.shape[-1]))  # (N, C, F*F, L)
     grad_xp = col2im(cols, cache.padded_shape, cache.kernel, cache.stride, cache.out_sizes)
     return pad_backward(grad_xp, cache.padding, "zeros")
 
@@ -129,8 +141,12 @@ class _PoolNd(Layer):
     dims = 0
     _forward = _backward = None
 
-    def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
-                 padding: int | Sequence[int] = 0):
+    def __init__(
+        self,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] | None = None,
+        padding: int | Sequence[int] = 0,
+    ):
         super().__init__()
         self.kernel_size = as_tuple(kernel_size, self.dims, "kernel_size")
         self.stride = self.kernel_size if stride is None else as_tuple(stride, self.dims, "stride")

@@ -12,7 +12,7 @@ Works for any number of spatial axes (1-D ``(N, C, W)`` and 2-D ``(N, C, H, W)``
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -23,8 +23,9 @@ PADDING_MODES = ("zeros", "circular", "reflect")
 _AXIS_NAMES = {1: ("width",), 2: ("height", "width")}
 
 
-def output_sizes(spatial: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
-                 padding: Sequence[int]) -> tuple[int, ...]:
+def output_sizes(
+    spatial: Sequence[int], kernel: Sequence[int], stride: Sequence[int], padding: Sequence[int]
+) -> tuple[int, ...]:
     """1 + (W - F + 2P)/S per spatial axis, via :func:`cnnlab.shapes.conv_output_size`.
 
     Raises:
@@ -110,7 +111,7 @@ def pad_backward(grad: np.ndarray, padding: Sequence[int], mode: str = "zeros") 
         return grad[(slice(None), slice(None)) + inner]
     for axis, p in reversed(list(enumerate(padding, start=2))):
         size = grad.shape[axis] - 2 * p
-        shape = grad.shape[:axis] + (size,) + grad.shape[axis + 1:]
+        shape = grad.shape[:axis] + (size,) + grad.shape[axis + 1 :]
         out = np.zeros(shape, dtype=grad.dtype)
         # np.add.at accumulates repeated indices (a plain out[idx] += g would keep only the last one).
         np.add.at(np.moveaxis(out, axis, 0), source_index(size, p, mode), np.moveaxis(grad, axis, 0))
@@ -143,7 +144,7 @@ def im2col(xp: np.ndarray, kernel: Sequence[int], stride: Sequence[int]) -> np.n
     """
     n, c = xp.shape[:2]
     view = windows(xp, kernel, stride)  # (N, C, *out, *kernel)
-    out = view.shape[2:2 + len(kernel)]
+    out = view.shape[2 : 2 + len(kernel)]
     cols = np.empty((n, c) + tuple(kernel) + out, dtype=xp.dtype)  # (N, C, *kernel, *out)
     # One strided copy per kernel offset (F*F of them) is faster than one copy of the 6-D view.
     for offset in np.ndindex(*kernel):
@@ -151,8 +152,9 @@ def im2col(xp: np.ndarray, kernel: Sequence[int], stride: Sequence[int]) -> np.n
     return cols.reshape(n, c * math.prod(kernel), math.prod(out))
 
 
-def col2im(cols: np.ndarray, padded_shape: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
-           out: Sequence[int]) -> np.ndarray:
+def col2im(
+    cols: np.ndarray, padded_shape: Sequence[int], kernel: Sequence[int], stride: Sequence[int], out: Sequence[int]
+) -> np.ndarray:
     """Adjoint of :func:`im2col`: add every column entry back onto the input position it came from.
 
     Args:

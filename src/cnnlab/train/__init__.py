@@ -13,5 +13,18 @@ from cnnlab.train.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from cnnlab.train.loop import Trainer, fit
 from cnnlab.train.runs import LoadedModel, load
 
-__all__ = ["Callback", "Checkpoint", "CheckpointError", "EarlyStopping", "History", "LoadedModel",
-           "NonFiniteLossError", "OPTIMIZERS", "SCHEDULES", "TrainConfig", "Trainer", "fit", "load"]
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "Callback",
+    "Checkpoint",
+    "CheckpointError",
+    "EarlyStopping",
+    "History",
+    "LoadedModel",
+    "NonFiniteLossError",
+    "TrainConfig",
+    "Trainer",
+    "fit",
+    "load",
+]

@@ -50,8 +50,13 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
-def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    rng: dict[str, torch.Tensor] | None = None, position: dict | None = None) -> None:
+def save_checkpoint(
+    path: str | Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    rng: dict[str, torch.Tensor] | None = None,
+    position: dict | None = None,
+) -> None:
     """Write model, optimizer state, RNG states and the training position to one file, atomically."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"format": FORMAT, "position": json.dumps(position or {})}
@@ -79,31 +84,39 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     try:
         tensors = load_file(path)
         from safetensors import safe_open
+
         with safe_open(path, framework="pt") as handle:
             meta = handle.metadata() or {}
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"checkpoint {path} is corrupted or not a safetensors file ({err})") from None
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint {path} is not a cnnlab checkpoint (format {meta.get('format')!r}, expected {FORMAT!r})")
+        raise CheckpointError(
+            f"checkpoint {path} is not a cnnlab checkpoint (format {meta.get('format')!r}, expected {FORMAT!r})"
+        )
     return tensors, meta
 
 
 def load_model_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], path: str | Path = "checkpoint") -> None:
     """Load the ``model.*`` tensors into ``model``, refusing a checkpoint made for another network."""
-    state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     own = model.state_dict()
     if set(state) != set(own):
-        raise CheckpointError(f"checkpoint {path} was made for another network: "
-                              f"missing {sorted(set(own) - set(state))[:5]}, unexpected {sorted(set(state) - set(own))[:5]}")
+        raise CheckpointError(
+            f"checkpoint {path} was made for another network: "
+            f"missing {sorted(set(own) - set(state))[:5]}, unexpected {sorted(set(state) - set(own))[:5]}"
+        )
     for key, value in state.items():
         if value.shape != own[key].shape:
-            raise CheckpointError(f"checkpoint {path} was made for another network: {key} has shape "
-                                  f"{tuple(value.shape)}, this network needs {tuple(own[key].shape)}")
+            raise CheckpointError(
+                f"checkpoint {path} was made for another network: {key} has shape "
+                f"{tuple(value.shape)}, this network needs {tuple(own[key].shape)}"
+            )
     model.load_state_dict(state)
 
 
-def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None
-                    ) -> tuple[dict, dict[str, torch.Tensor]]:
+def load_checkpoint(
+    path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None
+) -> tuple[dict, dict[str, torch.Tensor]]:
     """Restore model (and optimizer) from ``path``; returns (position, rng states)."""
     tensors, meta = read_checkpoint(path)
     load_model_state(model, tensors, path)
@@ -126,5 +139,5 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
             optimizer.load_state_dict({"state": state, "param_groups": groups})
         except (ValueError, KeyError) as err:
             raise CheckpointError(f"checkpoint {path}: optimizer state does not fit ({err})") from None
-    rng = {k[len("rng."):]: v for k, v in tensors.items() if k.startswith("rng.")}
+    rng = {k[len("rng.") :]: v for k, v in tensors.items() if k.startswith("rng.")}
     return json.loads(meta.get("position", "{}")), rng

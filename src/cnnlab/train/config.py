@@ -77,7 +77,7 @@ class TrainConfig:
     amp: str = "auto"
     eval_every_epoch: bool = True
 
-    def replace(self, **changes) -> "TrainConfig":
+    def replace(self, **changes) -> TrainConfig:
         """A copy with some fields changed; unknown names raise ValueError."""
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
         if unknown:
@@ -89,7 +89,7 @@ class TrainConfig:
         """The learning rate actually used (``lr`` or the optimizer's usual default)."""
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Check every field; returns self so it chains."""
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
@@ -101,8 +101,12 @@ class TrainConfig:
             _int_at_least(name, getattr(self, name), 0)
         if self.lr is not None and not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        for name, low, high in (("val_split", 0.0, 0.9), ("label_smoothing", 0.0, 0.99),
-                                ("momentum", 0.0, 0.9999), ("gamma", 1e-6, 1.0)):
+        for name, low, high in (
+            ("val_split", 0.0, 0.9),
+            ("label_smoothing", 0.0, 0.99),
+            ("momentum", 0.0, 0.9999),
+            ("gamma", 1e-6, 1.0),
+        ):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not low <= value <= high:
                 raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
@@ -116,14 +120,14 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "config") -> "TrainConfig":
+    def from_dict(cls, data: dict, source: str = "config") -> TrainConfig:
         unknown = sorted(set(data) - set(field_names()))
         if unknown:
             raise ValueError(f"{source}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(field_names())}")
         return cls(**data)
 
     @classmethod
-    def from_file(cls, path: str | Path, **overrides) -> "TrainConfig":
+    def from_file(cls, path: str | Path, **overrides) -> TrainConfig:
         """Read a JSON or TOML config file, then apply overrides (None values are ignored)."""
         path = Path(path)
         if not path.is_file():
@@ -132,7 +136,9 @@ class TrainConfig:
         try:
             data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
-            raise ValueError(f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {err}") from None
+            raise ValueError(
+                f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {err}"
+            ) from None
         if not isinstance(data, dict):
             raise ValueError(f"config file {path} must hold an object of fields, got {type(data).__name__}")
         data.update({k: v for k, v in overrides.items() if v is not None})

@@ -13,8 +13,9 @@ from cnnlab.train.config import TrainConfig
 _EPOCHS = {"mnist1d": 30, "digits": 20}
 
 
-def demo_plan_for(input_shape: tuple[int, ...], dataset: str, epochs: int | None = None,
-                  small: bool = True) -> list[tuple[str, TrainConfig]]:
+def demo_plan_for(
+    input_shape: tuple[int, ...], dataset: str, epochs: int | None = None, small: bool = True
+) -> list[tuple[str, TrainConfig]]:
     """(label, config) for the course's dense network and a CNN suited to the input shape."""
     n = epochs or _EPOCHS.get(dataset, 2)
     if len(input_shape) == 2:  # 1-D signals (MNIST-1D)
@@ -26,8 +27,15 @@ def demo_plan_for(input_shape: tuple[int, ...], dataset: str, epochs: int | None
     # Adam with a one-cycle schedule at lr 1e-2 reproduces MNIST-1D's published numbers (MLP ~68 %, CNN ~94 %).
     # On the small embedded datasets the models are so small that a second thread costs more in
     # synchronisation than it gains (x5 slower on a busy 2-core machine); MNIST-size data uses them all.
-    common = dict(dataset=dataset, epochs=n, batch_size=100, optimizer="adam", lr=1e-2, schedule="onecycle",
-                  threads=1 if small else 0)
+    common = dict(
+        dataset=dataset,
+        epochs=n,
+        batch_size=100,
+        optimizer="adam",
+        lr=1e-2,
+        schedule="onecycle",
+        threads=1 if small else 0,
+    )
     return [("dnn", TrainConfig(model="mlp", **common)), ("cnn", TrainConfig(model=cnn, **common))]
 
 

@@ -26,9 +26,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import torch
 import torch.distributed as dist
@@ -64,10 +64,14 @@ def env_context() -> Context:
     for name, default in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)):
         text = os.environ.get(name, str(default))
         if not text.isdigit():
-            raise ValueError(f"environment variable {name} must be a non-negative integer (set by torchrun), got {text!r}")
+            raise ValueError(
+                f"environment variable {name} must be a non-negative integer (set by torchrun), got {text!r}"
+            )
         values[name] = int(text)
     if values["WORLD_SIZE"] < 1 or values["RANK"] >= values["WORLD_SIZE"]:
-        raise ValueError(f"environment: need 0 <= RANK < WORLD_SIZE, got RANK={values['RANK']}, WORLD_SIZE={values['WORLD_SIZE']}")
+        raise ValueError(
+            f"environment: need 0 <= RANK < WORLD_SIZE, got RANK={values['RANK']}, WORLD_SIZE={values['WORLD_SIZE']}"
+        )
     return Context(values["RANK"], values["WORLD_SIZE"], values["LOCAL_RANK"])
 
 
@@ -77,8 +81,10 @@ def local_device(device: torch.device, ctx: Context) -> torch.device:
         return device
     count = torch.cuda.device_count()
     if ctx.local_rank >= count:
-        raise ValueError(f"LOCAL_RANK={ctx.local_rank} needs a GPU of its own, but this machine has {count}; "
-                         f"start at most {count} processes per node")
+        raise ValueError(
+            f"LOCAL_RANK={ctx.local_rank} needs a GPU of its own, but this machine has {count}; "
+            f"start at most {count} processes per node"
+        )
     return torch.device("cuda", ctx.local_rank)
 
 
@@ -108,8 +114,10 @@ def check_batch_size(batch_size: int, world_size: int) -> None:
     if batch_size % world_size:
         low = batch_size - batch_size % world_size
         choices = f"{low} or {low + world_size}" if low else f"{world_size}"
-        raise ValueError(f"batch_size must be divisible by the number of processes (global batch split evenly): "
-                         f"{batch_size} % {world_size} = {batch_size % world_size}; choose batch_size={choices}")
+        raise ValueError(
+            f"batch_size must be divisible by the number of processes (global batch split evenly): "
+            f"{batch_size} % {world_size} = {batch_size % world_size}; choose batch_size={choices}"
+        )
 
 
 def check_devices(nproc: int, device: torch.device) -> None:
@@ -128,8 +136,10 @@ def check_last_batch(n_train: int, batch_size: int, world_size: int) -> None:
     """Every rank needs at least one example of the epoch's last (possibly short) batch."""
     last = n_train % batch_size
     if 0 < last < world_size:
-        raise ValueError(f"the last batch of each epoch has {last} example(s) ({n_train} % {batch_size}), fewer than "
-                         f"the {world_size} processes; change batch_size or train_subset")
+        raise ValueError(
+            f"the last batch of each epoch has {last} example(s) ({n_train} % {batch_size}), fewer than "
+            f"the {world_size} processes; change batch_size or train_subset"
+        )
 
 
 def shard(n: int, ctx: Context) -> slice:
@@ -153,6 +163,7 @@ def wrap(model: nn.Module, ctx: Context, device: torch.device) -> nn.Module:
     if not ctx.enabled:
         return model
     from torch.nn.parallel import DistributedDataParallel
+
     return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
@@ -204,8 +215,10 @@ def launch(args: Sequence[str], nproc: int) -> int:
     """
     _check_nproc(nproc)
     if env_context().enabled:
-        raise ValueError("--nproc starts its own processes; this process already runs under torchrun "
-                         "(use torchrun's --nproc-per-node instead)")
+        raise ValueError(
+            "--nproc starts its own processes; this process already runs under torchrun "
+            "(use torchrun's --nproc-per-node instead)"
+        )
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *args]

@@ -19,11 +19,12 @@ from cnnlab.train.runs import LoadedModel
 
 def confusion(pred: torch.Tensor, true: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Counts ``[true, predicted]``."""
-    return torch.bincount(true * num_classes + pred, minlength=num_classes ** 2).view(num_classes, num_classes)
+    return torch.bincount(true * num_classes + pred, minlength=num_classes**2).view(num_classes, num_classes)
 
 
-def evaluate_model(model: LoadedModel, x: torch.Tensor, y: torch.Tensor, out: str | Path | None = None,
-                   worst: int = 16) -> dict:
+def evaluate_model(
+    model: LoadedModel, x: torch.Tensor, y: torch.Tensor, out: str | Path | None = None, worst: int = 16
+) -> dict:
     """Metrics of ``model`` on raw inputs ``x`` and labels ``y``; plots go to ``out`` when given.
 
     Returns a dict with ``accuracy``, ``loss``, ``per_class_accuracy`` (class name -> accuracy),
@@ -31,7 +32,9 @@ def evaluate_model(model: LoadedModel, x: torch.Tensor, y: torch.Tensor, out: st
     """
     classes = model.classes
     if tuple(x.shape[1:]) != tuple(model.net.input_shape):
-        raise ValueError(f"dataset inputs have shape {tuple(x.shape[1:])}, the model needs {tuple(model.net.input_shape)}")
+        raise ValueError(
+            f"dataset inputs have shape {tuple(x.shape[1:])}, the model needs {tuple(model.net.input_shape)}"
+        )
     if int(y.max()) >= len(classes):
         raise ValueError(f"dataset has labels up to {int(y.max())}, the model knows {len(classes)} classes")
     logits = predict_logits(model.net.logits_model(), normalize(x, model.mean, model.std))
@@ -41,19 +44,36 @@ def evaluate_model(model: LoadedModel, x: torch.Tensor, y: torch.Tensor, out: st
     per_class = (matrix.diag().float() / matrix.sum(1).clamp(min=1).float()).tolist()
     wrong = (pred != y).nonzero().flatten()
     order = wrong[prob[wrong, pred[wrong]].argsort(descending=True)][:worst]
-    mistakes = [{"index": int(i), "true": classes[int(y[i])], "predicted": classes[int(pred[i])],
-                 "probability": float(prob[i, pred[i]])} for i in order]
-    result = {"accuracy": float((pred == y).float().mean()), "loss": float(F.cross_entropy(logits, y)),
-              "examples": len(y), "per_class_accuracy": dict(zip(classes, per_class)),
-              "confusion": matrix.tolist(), "confidently_wrong": mistakes}
+    mistakes = [
+        {
+            "index": int(i),
+            "true": classes[int(y[i])],
+            "predicted": classes[int(pred[i])],
+            "probability": float(prob[i, pred[i]]),
+        }
+        for i in order
+    ]
+    result = {
+        "accuracy": float((pred == y).float().mean()),
+        "loss": float(F.cross_entropy(logits, y)),
+        "examples": len(y),
+        "per_class_accuracy": dict(zip(classes, per_class)),
+        "confusion": matrix.tolist(),
+        "confidently_wrong": mistakes,
+    }
     if out is not None:
         from cnnlab import plots
+
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         plots.confusion_matrix(matrix.numpy(), classes, out / "confusion_matrix.png")
         if len(order) and x.dim() == 4:
             captions = [f"{m['true']}→{m['predicted']} ({m['probability']:.2f})" for m in mistakes]
-            plots.image_grid(x[order, 0].numpy(), captions, out / "confidently_wrong.png",
-                             title="most confidently wrong (true→predicted)")
+            plots.image_grid(
+                x[order, 0].numpy(),
+                captions,
+                out / "confidently_wrong.png",
+                title="most confidently wrong (true→predicted)",
+            )
         result["plots"] = sorted(str(p) for p in out.glob("*.png"))
     return result

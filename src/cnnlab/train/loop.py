@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -41,7 +41,7 @@ def predict_logits(net: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000
     was_training = net.training
     net.eval()
     device = next(net.parameters()).device
-    out = torch.cat([net(x[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
+    out = torch.cat([net(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
     net.train(was_training)
     return out
 
@@ -54,9 +54,16 @@ def evaluate_logits(logits: torch.Tensor, y: torch.Tensor) -> dict:
 class Trainer:
     """Holds the state of one run; :func:`fit` is the usual entry point."""
 
-    def __init__(self, config: TrainConfig, dataset: Dataset | None = None, out: str | Path | None = None,
-                 callbacks: Sequence[Callback] = (), log: Callable[[str], None] | None = print,
-                 progress: bool | None = None, dist: distributed.Context = distributed.Context()):
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset: Dataset | None = None,
+        out: str | Path | None = None,
+        callbacks: Sequence[Callback] = (),
+        log: Callable[[str], None] | None = print,
+        progress: bool | None = None,
+        dist: distributed.Context = distributed.Context(),
+    ):
         self.config = config.validate()
         self.dist = dist  # one process unless started by torchrun (see cnnlab.train.distributed)
         self.out = Path(out) if out is not None else None
@@ -68,7 +75,9 @@ class Trainer:
         self.data = dataset if dataset is not None else load_data(config)
         self._prepare_data()
         self.net = engine.build(config.model, self.data.input_shape, self.data.num_classes, seed=config.seed)
-        self.memory_format = torch.channels_last if config.channels_last and len(self.data.input_shape) == 3 else torch.contiguous_format
+        self.memory_format = (
+            torch.channels_last if config.channels_last and len(self.data.input_shape) == 3 else torch.contiguous_format
+        )
         self.net.to(self.device, memory_format=self.memory_format)
         if dist.enabled:
             distributed.check_batch_size(config.batch_size, dist.world_size)
@@ -97,15 +106,17 @@ class Trainer:
         cfg, data = self.config, self.data
         x, y = normalize(data.x_train, data.mean, data.std), data.y_train
         order = torch.randperm(len(y), generator=torch.Generator().manual_seed(cfg.seed))
-        n_val = int(round(cfg.val_split * len(y)))
+        n_val = round(cfg.val_split * len(y))
         if cfg.val_split and n_val < 1:
             raise ValueError(f"val_split={cfg.val_split} leaves no validation example out of {len(y)}")
         self.x_val, self.y_val = x[order[:n_val]], y[order[:n_val]]
         train_index = order[n_val:]
         if cfg.train_subset:
             if cfg.train_subset > len(train_index):
-                raise ValueError(f"train_subset must be <= {len(train_index)} (training examples available), got {cfg.train_subset}")
-            train_index = train_index[:cfg.train_subset]
+                raise ValueError(
+                    f"train_subset must be <= {len(train_index)} (training examples available), got {cfg.train_subset}"
+                )
+            train_index = train_index[: cfg.train_subset]
         self.x_train, self.y_train = x[train_index].contiguous(), y[train_index].contiguous()
         self.x_test, self.y_test = normalize(data.x_test, data.mean, data.std), data.y_test
 
@@ -142,10 +153,11 @@ class Trainer:
         n = len(self.y_train)
         order = torch.randperm(n, generator=self.generator)
         for start in range(0, n, self.config.batch_size):
-            index = order[start:start + self.config.batch_size]
+            index = order[start : start + self.config.batch_size]
             x = self.x_train[index]
             if self.config.augment_shift:
                 from cnnlab.data import random_translate
+
                 # The whole global batch, on every rank, so that the shared generator stays in step.
                 x = random_translate(x, self.config.augment_shift, self.generator)
             part = distributed.shard(len(index), self.dist)
@@ -156,8 +168,14 @@ class Trainer:
         net.train()
         total_loss, correct, seen = 0.0, 0, 0
         started = time.perf_counter()
-        bar = tqdm(total=self.steps_per_epoch, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.progress,
-                   leave=False, file=sys.stderr, unit="step")
+        bar = tqdm(
+            total=self.steps_per_epoch,
+            desc=f"epoch {epoch}/{cfg.epochs}",
+            disable=not self.progress,
+            leave=False,
+            file=sys.stderr,
+            unit="step",
+        )
         for step, (x, y, n_global) in enumerate(self._batches(), start=1):
             global_step = (epoch - 1) * self.steps_per_epoch + step - 1
             factor = lr_factor(cfg, global_step, self.steps_per_epoch)
@@ -176,14 +194,18 @@ class Trainer:
                     loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
             batch_correct = (logits.argmax(1) == y).sum().item()
             if self.dist.enabled:  # every rank sees the global loss, so all stop together on a NaN
-                batch_loss, batch_correct = distributed.all_sum([loss_sum.item(), batch_correct], self.dist, self.device)
+                batch_loss, batch_correct = distributed.all_sum(
+                    [loss_sum.item(), batch_correct], self.dist, self.device
+                )
                 loss_value = batch_loss / n_global
             else:
                 loss_value = loss.item()
             if not math.isfinite(loss_value):
                 bar.close()
-                raise NonFiniteLossError(f"loss became {loss_value} at epoch {epoch}, step {step}; "
-                                         f"lower the learning rate (lr={cfg.resolved_lr * factor:g})")
+                raise NonFiniteLossError(
+                    f"loss became {loss_value} at epoch {epoch}, step {step}; "
+                    f"lower the learning rate (lr={cfg.resolved_lr * factor:g})"
+                )
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)  # a plain optimizer.step() when the scaler is disabled
@@ -194,12 +216,18 @@ class Trainer:
             bar.update()
             bar.set_postfix(loss=f"{loss_value:.4f}")
         bar.close()
-        return {"epoch": epoch, "train_loss": total_loss / seen, "train_accuracy": correct / seen,
-                "lr": cfg.resolved_lr * factor, "seconds": time.perf_counter() - started}
+        return {
+            "epoch": epoch,
+            "train_loss": total_loss / seen,
+            "train_accuracy": correct / seen,
+            "lr": cfg.resolved_lr * factor,
+            "seconds": time.perf_counter() - started,
+        }
 
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict:
-        return evaluate_logits(predict_logits(self.loss_model, x.contiguous(memory_format=self.memory_format)
-                                              if x.dim() == 4 else x), y)
+        return evaluate_logits(
+            predict_logits(self.loss_model, x.contiguous(memory_format=self.memory_format) if x.dim() == 4 else x), y
+        )
 
     def run(self) -> History:
         cfg, main = self.config, self.dist.is_main
@@ -227,10 +255,14 @@ class Trainer:
                 break
         final = distributed.broadcast(self.evaluate(self.x_test, self.y_test) if main else None, self.dist)
         self.history.final = {
-            "test_accuracy": final["accuracy"], "test_loss": final["loss"],
-            "train_seconds": train_seconds, "wall_seconds": time.perf_counter() - started,
-            "epochs": len(self.history.epochs), "params": self.net.num_params,
-            "model": self.net.spec_text, "dataset": self.data.name,
+            "test_accuracy": final["accuracy"],
+            "test_loss": final["loss"],
+            "train_seconds": train_seconds,
+            "wall_seconds": time.perf_counter() - started,
+            "epochs": len(self.history.epochs),
+            "params": self.net.num_params,
+            "model": self.net.spec_text,
+            "dataset": self.data.name,
             "run_dir": str(self.out) if self.out is not None else None,
         }
         if self.out is not None:
@@ -241,11 +273,16 @@ class Trainer:
 
 
 def _epoch_line(record: dict, epochs: int) -> str:
-    parts = [f"epoch {record['epoch']:>3}/{epochs}", f"loss {record['train_loss']:.4f}",
-             f"acc {record['train_accuracy']:.4f}"]
+    parts = [
+        f"epoch {record['epoch']:>3}/{epochs}",
+        f"loss {record['train_loss']:.4f}",
+        f"acc {record['train_accuracy']:.4f}",
+    ]
     for prefix in ("val", "test"):
         if f"{prefix}_loss" in record:
-            parts.append(f"{prefix}_loss {record[f'{prefix}_loss']:.4f} {prefix}_acc {record[f'{prefix}_accuracy']:.4f}")
+            parts.append(
+                f"{prefix}_loss {record[f'{prefix}_loss']:.4f} {prefix}_acc {record[f'{prefix}_accuracy']:.4f}"
+            )
     parts.append(f"lr {record['lr']:.3g}  {record['seconds']:.1f}s")
     return "  ".join(parts)
 
@@ -253,12 +290,19 @@ def _epoch_line(record: dict, epochs: int) -> str:
 def load_data(config: TrainConfig) -> Dataset:
     """The dataset a config names (from the registry in :mod:`cnnlab.data`)."""
     from cnnlab.data import load_dataset
+
     return load_dataset(config.dataset, data_dir=config.data_dir)
 
 
-def fit(config: TrainConfig, dataset: Dataset | None = None, out: str | Path | None = None,
-        callbacks: Sequence[Callback] = (), resume: str | Path | None = None,
-        log: Callable[[str], None] | None = None, progress: bool | None = None) -> History:
+def fit(
+    config: TrainConfig,
+    dataset: Dataset | None = None,
+    out: str | Path | None = None,
+    callbacks: Sequence[Callback] = (),
+    resume: str | Path | None = None,
+    log: Callable[[str], None] | None = None,
+    progress: bool | None = None,
+) -> History:
     """Train a network as ``config`` says; returns the :class:`History`.
 
     Args:

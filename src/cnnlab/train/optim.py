@@ -7,7 +7,7 @@ recomputes the same learning rate, so resuming is exact.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 

@@ -39,8 +39,11 @@ RUN_KEYS = ("spec", "input_shape", "classes", "normalize", "params", "cnnlab_ver
 def write_run_config(out: Path, config: TrainConfig, net: engine.Network, data) -> None:
     """``config.json``: the resolved config plus what is needed to rebuild the model without the data."""
     payload = config.to_dict() | {
-        "spec": net.spec_text, "input_shape": list(net.input_shape), "classes": list(data.classes),
-        "normalize": {"mean": list(data.mean), "std": list(data.std)}, "params": net.num_params,
+        "spec": net.spec_text,
+        "input_shape": list(net.input_shape),
+        "classes": list(data.classes),
+        "normalize": {"mean": list(data.mean), "std": list(data.std)},
+        "params": net.num_params,
         "cnnlab_version": __version__,
     }
     atomic_write_text(out / "config.json", json.dumps(payload, indent=2) + "\n")
@@ -57,6 +60,7 @@ def write_run_results(out: Path, net: torch.nn.Module, history) -> None:
     atomic_write(out / "model.safetensors", lambda tmp: save_file(state, tmp, metadata={"format": "cnnlab-model-v1"}))
     atomic_write_text(out / "results.json", json.dumps(history.final, indent=2) + "\n")
     from cnnlab.plots import learning_curve
+
     learning_curve(history.epochs, out / "learning_curve.png")
 
 
@@ -104,6 +108,7 @@ class LoadedModel:
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities for raw inputs ``(N, *input_shape)`` (e.g. images in [0, 1])."""
         from cnnlab.train.loop import normalize
+
         x = torch.as_tensor(x, dtype=torch.float32)
         if x.dim() == len(self.net.input_shape):
             x = x.unsqueeze(0)

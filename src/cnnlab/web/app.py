@@ -60,8 +60,13 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 1_000_000
 
 
-def create_app(models: dict[str, WebModel] | None = None, host: str = "127.0.0.1", port: int | None = 8000,
-               max_body: int = MAX_BODY, training: TrainingJob | None = None) -> FastAPI:
+def create_app(
+    models: dict[str, WebModel] | None = None,
+    host: str = "127.0.0.1",
+    port: int | None = 8000,
+    max_body: int = MAX_BODY,
+    training: TrainingJob | None = None,
+) -> FastAPI:
     """The app serving ``models`` (default: the shipped ``mlp`` and ``cnn``) to a browser on ``host:port``.
 
     Args:
@@ -96,8 +101,11 @@ def create_app(models: dict[str, WebModel] | None = None, host: str = "127.0.0.1
         elif image.shape != (28, 28):
             raise ApiError(422, f"with preprocess=false the image must be 28x28, got {image.shape[0]}x{image.shape[1]}")
         results = forward_all({n: models[n] for n in names}, image, encoding)
-        payload = {"input": np.round(image.astype(np.float64), 4).tolist(), "results": results,
-                   "ms": round(1000 * (time.perf_counter() - t0), 3)}
+        payload = {
+            "input": np.round(image.astype(np.float64), 4).tolist(),
+            "results": results,
+            "ms": round(1000 * (time.perf_counter() - t0), 3),
+        }
         # json.dumps directly: FastAPI's jsonable_encoder walks every float and costs ~10x the forward pass.
         return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
 
@@ -172,7 +180,10 @@ def shape_report(body: dict) -> dict:
     """
     unknown = sorted(set(body) - {"size", "kernel_size", "stride", "padding", "in_channels", "out_channels"})
     if unknown:
-        raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected size, kernel_size, stride, padding, in_channels, out_channels")
+        raise ApiError(
+            422,
+            f"unknown field(s) {', '.join(unknown)}; expected size, kernel_size, stride, padding, in_channels, out_channels",
+        )
     if "size" not in body or "kernel_size" not in body:
         raise ApiError(422, "size (W, or [H, W]) and kernel_size (F) are required")
     size = body["size"] if isinstance(body["size"], list) else [body["size"]]
@@ -185,13 +196,24 @@ def shape_report(body: dict) -> dict:
         counts = conv_param_counts((in_channels, *size), out_channels, kernel, stride, padding)
     except (ValueError, TypeError) as err:
         raise ApiError(422, str(err)) from None
-    letters = "HW"[-len(size):]
-    formulas = [f"{a}_out = 1 + ({a} - F + 2P)/S = 1 + ({n} - {kernel} + 2*{padding})/{stride} = {o}"
-                for a, n, o in zip(letters, size, out)]
-    return {"output_size": out, "out_shape": [out_channels, *out], "formula": formulas,
-            "params": {"conv": counts.conv, "locally_connected": counts.locally_connected, "dense": counts.dense,
-                       "positions": counts.positions, "tied_reduction": counts.tied_reduction,
-                       "dense_reduction": counts.dense_reduction}}
+    letters = "HW"[-len(size) :]
+    formulas = [
+        f"{a}_out = 1 + ({a} - F + 2P)/S = 1 + ({n} - {kernel} + 2*{padding})/{stride} = {o}"
+        for a, n, o in zip(letters, size, out)
+    ]
+    return {
+        "output_size": out,
+        "out_shape": [out_channels, *out],
+        "formula": formulas,
+        "params": {
+            "conv": counts.conv,
+            "locally_connected": counts.locally_connected,
+            "dense": counts.dense,
+            "positions": counts.positions,
+            "tied_reduction": counts.tied_reduction,
+            "dense_reduction": counts.dense_reduction,
+        },
+    }
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -208,5 +230,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request, err: RequestValidationError):
-        parts = [f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')} (got {e.get('input')!r})" for e in err.errors()]
+        parts = [
+            f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')} (got {e.get('input')!r})" for e in err.errors()
+        ]
         return reply(422, "; ".join(parts))

@@ -20,7 +20,7 @@ import numpy as np
 from cnnlab.data.images import preprocess_digit
 
 MAX_SIDE_ARRAY = 512  # JSON images: 512x512 numbers are ~1 MB of text, the body cap anyway
-MAX_SIDE_PNG = 2048   # checked from the header, before any pixel is decoded (decompression bombs)
+MAX_SIDE_PNG = 2048  # checked from the header, before any pixel is decoded (decompression bombs)
 MIN_SIDE = 8
 
 
@@ -57,7 +57,9 @@ def array_from_json(image) -> np.ndarray:
             if type(value) not in (int, float) or not math.isfinite(value):
                 raise ValueError(f"image[{i}][{j}] must be a number in [0, 1], got {value!r}")
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"image values must be in [0, 1] (0 = background, 1 = ink), got image[{i}][{j}] = {value!r}")
+                raise ValueError(
+                    f"image values must be in [0, 1] (0 = background, 1 = ink), got image[{i}][{j}] = {value!r}"
+                )
     height = len(image)
     if min(height, width) < MIN_SIDE:
         raise ValueError(f"image must be at least {MIN_SIDE}x{MIN_SIDE} (28x28 for MNIST), got {height}x{width}")

@@ -42,11 +42,16 @@ def forward(model: WebModel, image: np.ndarray, encoding: str = "list") -> dict:
     outputs = model.net.features(model.normalize(x))
     last = outputs[-1][0]
     probs = last if isinstance(model.net.layers[-1], S.Softmax) else last.softmax(-1)
-    layers = [{"index": i, "shape": list(out.shape[1:]), "values": _encode(out[0], encoding)}
-              for i, out in enumerate(outputs)]
+    layers = [
+        {"index": i, "shape": list(out.shape[1:]), "values": _encode(out[0], encoding)} for i, out in enumerate(outputs)
+    ]
     k = int(probs.argmax())
-    return {"probabilities": [round(p, 6) for p in probs.tolist()], "prediction": k,
-            "label": model.classes[k], "layers": layers}
+    return {
+        "probabilities": [round(p, 6) for p in probs.tolist()],
+        "prediction": k,
+        "label": model.classes[k],
+        "layers": layers,
+    }
 
 
 def forward_all(models: dict[str, WebModel], image: np.ndarray, encoding: str = "list") -> dict[str, dict]:

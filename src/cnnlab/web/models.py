@@ -77,8 +77,15 @@ def load_model(run_dir: str | Path, name: str | None = None) -> WebModel:
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run folder {str(run_dir)!r} does not exist")
     loaded = load(run_dir)
-    return WebModel(name or run_dir.name, loaded.net, loaded.config, list(loaded.mean), list(loaded.std),
-                    [str(c) for c in loaded.classes], run_dir)
+    return WebModel(
+        name or run_dir.name,
+        loaded.net,
+        loaded.config,
+        list(loaded.mean),
+        list(loaded.std),
+        [str(c) for c in loaded.classes],
+        run_dir,
+    )
 
 
 def default_models() -> dict[str, WebModel]:
@@ -100,8 +107,10 @@ def models_from_runs(run_dirs: list[str | Path]) -> dict[str, WebModel]:
             name, k = f"{base}-{k}", k + 1
         model = load_model(run_dir, name)
         if model.net.input_shape != WEB_INPUT_SHAPE:
-            raise ValueError(f"--run {str(run_dir)!r}: the visualiser draws 1x28x28 digits, but this model's "
-                             f"input_shape is {'x'.join(map(str, model.net.input_shape))}")
+            raise ValueError(
+                f"--run {str(run_dir)!r}: the visualiser draws 1x28x28 digits, but this model's "
+                f"input_shape is {'x'.join(map(str, model.net.input_shape))}"
+            )
         models[name] = model
     return models
 
@@ -120,28 +129,49 @@ def describe(model: WebModel) -> dict:
     """
     layers = []
     for info in model.net.infos:
-        row = {"index": info.index, "kind": info.layer.keyword, "text": info.name,
-               "in_shape": list(info.in_shape), "out_shape": list(info.out_shape), "params": info.params}
+        row = {
+            "index": info.index,
+            "kind": info.layer.keyword,
+            "text": info.name,
+            "in_shape": list(info.in_shape),
+            "out_shape": list(info.out_shape),
+            "params": info.params,
+        }
         if isinstance(info.layer, S.Conv):
-            row.update(kernel_size=info.layer.kernel_size, stride=info.layer.stride, padding=info.layer.padding,
-                       locally_connected=info.locally_connected, dense=info.dense)
+            row.update(
+                kernel_size=info.layer.kernel_size,
+                stride=info.layer.stride,
+                padding=info.layer.padding,
+                locally_connected=info.locally_connected,
+                dense=info.dense,
+            )
         elif isinstance(info.layer, (S.MaxPool, S.AvgPool)):
             row.update(kernel_size=info.layer.kernel_size, stride=info.layer.step, padding=info.layer.padding)
         if info.receptive_field is not None:
             rf = info.receptive_field
             row["receptive_field"] = {"size": list(rf.size), "jump": list(rf.jump), "start": list(rf.start)}
         layers.append(row)
-    provenance = {k: model.config[k] for k in ("dataset", "test_accuracy", "epochs", "trained_by", "date")
-                  if k in model.config}
+    provenance = {
+        k: model.config[k] for k in ("dataset", "test_accuracy", "epochs", "trained_by", "date") if k in model.config
+    }
     results = model.run_dir / "results.json" if model.run_dir else None
     if "test_accuracy" not in provenance and results is not None and results.is_file():
         # cnnlab train writes the final test evaluation next to the config.
         final = json.loads(results.read_text())
         if isinstance(final, dict) and isinstance(final.get("test_accuracy"), (int, float)):
             provenance["test_accuracy"] = final["test_accuracy"]
-    return {"name": model.name, "title": model.config.get("title", model.name), "spec": model.net.spec_text,
-            "input_shape": list(model.net.input_shape), "classes": model.classes, "mean": model.mean,
-            "std": model.std, "num_params": model.net.num_params, "provenance": provenance, "layers": layers}
+    return {
+        "name": model.name,
+        "title": model.config.get("title", model.name),
+        "spec": model.net.spec_text,
+        "input_shape": list(model.net.input_shape),
+        "classes": model.classes,
+        "mean": model.mean,
+        "std": model.std,
+        "num_params": model.net.num_params,
+        "provenance": provenance,
+        "layers": layers,
+    }
 
 
 def unit_weights(model: WebModel, layer: int, unit: int | None) -> dict:
@@ -158,7 +188,9 @@ def unit_weights(model: WebModel, layer: int, unit: int | None) -> dict:
         raise ValueError(f"layer must be in [0, {len(layers) - 1}] for model {model.name!r}, got {layer}")
     spec = layers[layer]
     if not isinstance(spec, (S.Conv, S.Linear)):
-        raise ValueError(f"layer {layer} ({spec.to_text()}) of model {model.name!r} has no weights; choose a conv or linear layer")
+        raise ValueError(
+            f"layer {layer} ({spec.to_text()}) of model {model.name!r} has no weights; choose a conv or linear layer"
+        )
     module = model.net[layer]
     weight = module.weight.detach()
     bias = module.bias.detach() if module.bias is not None else torch.zeros(weight.shape[0])

@@ -43,8 +43,11 @@ async def read_forward_request(request: Request, models: dict, max_body: int):
         options = dict(request.query_params)
     elif ctype == "multipart/form-data":
         if importlib.util.find_spec("python_multipart") is None:
-            raise ApiError(415, "multipart uploads need the python-multipart package on the server; "
-                                "send the PNG as the body with Content-Type: image/png instead")
+            raise ApiError(
+                415,
+                "multipart uploads need the python-multipart package on the server; "
+                "send the PNG as the body with Content-Type: image/png instead",
+            )
         form = await request.form()
         upload = form.get("image")
         if upload is None or isinstance(upload, str):
@@ -52,9 +55,15 @@ async def read_forward_request(request: Request, models: dict, max_body: int):
         image = convert(digit.array_from_png, await upload.read())
         options = {k: v for k, v in form.items() if k != "image"} | dict(request.query_params)
     else:
-        raise ApiError(415, f"Content-Type {ctype!r} not supported; send application/json, image/png or multipart/form-data")
-    return image, _model_names(options.get("model"), models), _encoding(options.get("encoding", "list")), \
-        _flag(options.get("preprocess", True))
+        raise ApiError(
+            415, f"Content-Type {ctype!r} not supported; send application/json, image/png or multipart/form-data"
+        )
+    return (
+        image,
+        _model_names(options.get("model"), models),
+        _encoding(options.get("encoding", "list")),
+        _flag(options.get("preprocess", True)),
+    )
 
 
 def convert(fn, value) -> np.ndarray:

@@ -76,23 +76,34 @@ class LocalOnly:
         host = headers.get("host", "")
         if not self._local(host):
             where = " or ".join(sorted(self.names)) + (f" on port {self.port}" if self.port is not None else "")
-            return await _reply(send, 400, f"Host header {host!r} refused: this server only answers {where} "
-                                           "(DNS-rebinding protection)")
+            return await _reply(
+                send, 400, f"Host header {host!r} refused: this server only answers {where} (DNS-rebinding protection)"
+            )
         origin = headers.get("origin")
-        if (origin is not None and scope.get("method", "GET") not in ("GET", "HEAD")
-                and not (origin.lower().startswith("http://") and self._local(origin[len("http://"):]))):
+        if (
+            origin is not None
+            and scope.get("method", "GET") not in ("GET", "HEAD")
+            and not (origin.lower().startswith("http://") and self._local(origin[len("http://") :]))
+        ):
             return await _reply(send, 403, f"Origin {origin!r} refused: requests must come from this server's own page")
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
                 return await _reply(send, 400, f"Content-Length must be a number of bytes, got {length!r}")
             if int(length) > self.max_body:
-                return await _reply(send, 413, f"request body of {int(length)} bytes is over the limit of {self.max_body} bytes")
+                return await _reply(
+                    send, 413, f"request body of {int(length)} bytes is over the limit of {self.max_body} bytes"
+                )
         return await self.app(scope, receive, send)
 
 
 async def _reply(send, status: int, message: str) -> None:
     body = json.dumps({"error": message, "status": status}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -25,8 +25,13 @@ from cnnlab import spec as S
 from cnnlab.data.dataset import Dataset
 from cnnlab.train.callbacks import Callback
 
-DEFAULTS = {"model": "conv(6,5,p=2)-relu-maxpool(2)-conv(16,5)-relu-maxpool(2)-flatten-linear(120)-relu-linear(84)-relu-linear",
-            "epochs": 8, "train_subset": 6000, "lr": 0.001, "seed": 0}
+DEFAULTS = {
+    "model": "conv(6,5,p=2)-relu-maxpool(2)-conv(16,5)-relu-maxpool(2)-flatten-linear(120)-relu-linear(84)-relu-linear",
+    "epochs": 8,
+    "train_subset": 6000,
+    "lr": 0.001,
+    "seed": 0,
+}
 LIMITS = {"epochs": (1, 30), "train_subset": (100, 60000)}
 MAX_PARAMS = 1_000_000  # a page click should not start an hour-long run
 
@@ -38,11 +43,15 @@ class TrainingBusy(RuntimeError):
 class _Recorder(Callback):
     """Keeps each epoch's record and a snapshot of the first conv layer's filters; stops on request."""
 
-    def __init__(self, job: "TrainingJob"):
+    def __init__(self, job: TrainingJob):
         self.job = job
 
     def on_epoch_end(self, epoch: int, record: dict, trainer) -> bool:
-        keep = {k: record[k] for k in ("train_loss", "train_accuracy", "test_accuracy", "test_loss", "seconds") if k in record}
+        keep = {
+            k: record[k]
+            for k in ("train_loss", "train_accuracy", "test_accuracy", "test_loss", "seconds")
+            if k in record
+        }
         with self.job.lock:
             self.job.epochs.append({"epoch": epoch} | keep)  # fit counts epochs from 1
             self.job.filters = _filters(trainer.net)
@@ -89,10 +98,14 @@ class TrainingJob:
         if not isinstance(options["lr"], (int, float)) or isinstance(options["lr"], bool) or not 0 < options["lr"] <= 1:
             raise ValueError(f"lr must be a number in (0, 1], got {options['lr']!r}")
         if not isinstance(options["model"], str):
-            raise ValueError(f"model must be a spec text like 'conv(6,5,p=2)-relu-maxpool(2)-flatten-linear', got {options['model']!r}")
+            raise ValueError(
+                f"model must be a spec text like 'conv(6,5,p=2)-relu-maxpool(2)-flatten-linear', got {options['model']!r}"
+            )
         params = sum(info.params for info in S.analyze(options["model"], (1, 28, 28), num_classes=10))
         if params > MAX_PARAMS:
-            raise ValueError(f"model has {params:,} parameters; the page trains at most {MAX_PARAMS:,} (use cnnlab train)")
+            raise ValueError(
+                f"model has {params:,} parameters; the page trains at most {MAX_PARAMS:,} (use cnnlab train)"
+            )
         return options
 
     def start(self, request: dict) -> threading.Thread:
@@ -121,11 +134,20 @@ class TrainingJob:
         try:
             if self.data is None:
                 from cnnlab.data import load_dataset
+
                 self.data = load_dataset("mnist", data_dir=self.data_dir, download=False)
             opts = self.config
-            config = TrainConfig(model=opts["model"], dataset=self.data.name, epochs=opts["epochs"], lr=opts["lr"],
-                                 train_subset=min(opts["train_subset"], len(self.data.y_train)), seed=opts["seed"],
-                                 threads=1, device="cpu", batch_size=64)
+            config = TrainConfig(
+                model=opts["model"],
+                dataset=self.data.name,
+                epochs=opts["epochs"],
+                lr=opts["lr"],
+                train_subset=min(opts["train_subset"], len(self.data.y_train)),
+                seed=opts["seed"],
+                threads=1,
+                device="cpu",
+                batch_size=64,
+            )
             with self.lock:
                 self.state = "running"
             history = fit(config, dataset=self.data, callbacks=[_Recorder(self)], progress=False)
@@ -139,7 +161,13 @@ class TrainingJob:
     def status(self) -> dict:
         """State, options, per-epoch metrics and the first conv layer's filters (initial and latest)."""
         with self.lock:
-            return {"state": self.state, "error": self.error, "config": self.config, "epochs": list(self.epochs),
-                    "filters": self.filters, "initial_filters": self.initial_filters,
-                    "seconds": round(time.perf_counter() - self.started, 1) if self.started else 0.0,
-                    "dataset": self.data.name if self.data is not None else "mnist"}
+            return {
+                "state": self.state,
+                "error": self.error,
+                "config": self.config,
+                "epochs": list(self.epochs),
+                "filters": self.filters,
+                "initial_filters": self.initial_filters,
+                "seconds": round(time.perf_counter() - self.started, 1) if self.started else 0.0,
+                "dataset": self.data.name if self.data is not None else "mnist",
+            }
