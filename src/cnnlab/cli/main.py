@@ -37,12 +37,30 @@ class UserError(Exception):
     """Raised by CLI modules for a bad argument; printed without a traceback."""
 
 
+# typer >= 0.29 ships its own copy of click (``typer._click``), older versions use click itself, so
+# ``click.ClickException`` does not catch typer's usage errors. Both are reached through typer's public
+# names: ``typer.Abort``, and ``typer.BadParameter`` whose bases are click's usage-error classes.
+_ClickException = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+
+def _interrupted() -> int:
+    typer.echo("interrupted", err=True)
+    return _INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; user errors print ``error: ...`` to stderr and return 2."""
+    """Run the CLI and return its exit code.
+
+    Usage mistakes print the usage line and one reason (exit 2); user errors raised by the library
+    (``ValueError``, missing files) print ``error: ...`` (exit 2); a diverged run prints one line (exit 1);
+    Ctrl-C prints ``interrupted`` (exit 130). Never a traceback for any of these.
+    """
+    command = typer.main.get_command(app)
     try:
-        app(args=argv, standalone_mode=False)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
+        result = command.main(args=argv, prog_name="cnnlab", standalone_mode=False)
+    except KeyboardInterrupt:
+        return _interrupted()
     except (ValueError, FileNotFoundError, NotADirectoryError, UserError) as err:
         typer.echo(f"error: {err}", err=True)
         return 2
@@ -54,19 +72,15 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"error: {err}", err=True)
         return 1
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return 130
-    except Exception as err:  # click's own usage errors
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            return err.exit_code
-        if isinstance(err, click.exceptions.Abort):
-            return 1
-        raise
-    return 0
+    except _ClickException as err:
+        err.show()
+        return err.exit_code
+    except typer.Abort as err:
+        return _interrupted() if isinstance(err.__context__, KeyboardInterrupt) else 1
+    # typer (>= 0.29) turns Ctrl-C inside a command into the return value 130 instead of raising.
+    if result == _INTERRUPTED:
+        return _interrupted()
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":
