@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="cnnlab", standalone_mode=False)
+    except SystemExit as exit_:  # a command that ends itself with an exit code
+        if exit_.code is None or isinstance(exit_.code, int):
+            return exit_.code or 0
+        typer.echo(exit_.code, err=True)  # sys.exit("message"), as Python itself would print it
+        return 1
     except KeyboardInterrupt:
         return _interrupted()
     except (ValueError, FileNotFoundError, NotADirectoryError, UserError) as err:
