@@ -1,4 +1,4 @@
-"""``cnnlab export``: a run folder to an ONNX or TorchScript file, checked against PyTorch."""
+"""``cnnlab export``: a run folder to an ONNX, TorchScript or web model file, checked against PyTorch."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ def export(
     run_dir: Path = typer.Argument(..., help="A run folder written by cnnlab train."),
     format: str = typer.Option("onnx", "--format", "-f", help=f"{' | '.join(FORMATS)}."),
     out: Path = typer.Option(
-        None, "--out", help="File to write (default RUN_DIR/model.onnx or RUN_DIR/model.torchscript.pt)."
+        None, "--out", help="File to write (default RUN_DIR/model.onnx, model.torchscript.pt or model.cnnlab)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
-    """Write the model (normalisation built in, raw inputs -> logits) and check it reproduces PyTorch's outputs."""
+    """Write the model (normalisation built in, raw inputs -> logits) and check it reproduces PyTorch's outputs.
+
+    --format web writes one file to drop onto the visualiser page (cnnlab web build, cnnlab serve).
+    """
     try:
         result = export_run(run_dir, format, out)
     except ModuleNotFoundError as err:  # onnx / onnxruntime not installed: say what to install, like any user error
@@ -28,7 +31,7 @@ def export(
     if as_json:
         typer.echo(json.dumps(result.to_dict() | {"run_dir": str(run_dir)}))
         return
-    runtime = "onnxruntime" if format == "onnx" else "torch.jit.load"
+    runtime = {"onnx": "onnxruntime", "web": "the file read back into the engine"}.get(format, "torch.jit.load")
     typer.echo(
         f"wrote {result.path} ({format}); {runtime} vs PyTorch on {result.examples} inputs: "
         f"max |difference| = {result.max_abs_diff:.2g}"

@@ -1,9 +1,11 @@
-// The drawing pad: pointer events (mouse, pen and touch), dark ink on white, PNG snapshots.
+// The drawing pad: pointer events (mouse, pen and touch), dark ink on white; its pixels as grey levels.
+
+import { greyFromRGBA } from "./engine/digit.js";
 
 export class DrawingPad {
   constructor(canvas, onChange) {
     this.canvas = canvas;
-    this.ctx = canvas.getContext("2d");
+    this.ctx = canvas.getContext("2d", { willReadFrequently: true });
     this.onChange = onChange;
     this.last = null;
     this.empty = true;
@@ -59,6 +61,12 @@ export class DrawingPad {
     this.ctx.fillStyle = "#fff";
     this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     this.empty = true;
+  }
+
+  // Grey levels in [0, 1], (height, width), as Pillow reads the pad's PNG (what the server used to get).
+  grey() {
+    const { width, height } = this.canvas;
+    return greyFromRGBA(this.ctx.getImageData(0, 0, width, height).data, width, height);
   }
 
   png() {
