@@ -28,7 +28,7 @@ export function crc32(bytes) {
 
 // IEEE 754 half -> float, for every one of the 65536 bit patterns once (browsers without Float16Array).
 let halfTable = null;
-function halfToFloat(bits) {
+export function halfToFloat(bits) {
   if (!halfTable) {
     halfTable = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) {
@@ -44,6 +44,7 @@ function halfToFloat(bits) {
 }
 
 const SIZES = { float16: 2, float32: 4 };
+// Typed-array views read the platform's byte order; every browser runs little-endian, like the file.
 
 // Checks of the header a reader must not trust blindly; null when it is usable.
 function headerProblem(h) {
