@@ -83,7 +83,12 @@ def analyze_cases() -> list[dict]:
         shape = [RNG.randint(1, 3), RNG.randint(6, 40), RNG.randint(6, 40)]
         text = random_layers(2)
         layers = S.parse(text)
-        case = {"text": text, "input_shape": shape, "layers": [bundle.layer_json(layer) for layer in layers], "units": []}
+        case = {
+            "text": text,
+            "input_shape": shape,
+            "layers": [bundle.layer_json(layer) for layer in layers],
+            "units": [],
+        }
         try:
             infos = S.analyze(layers, tuple(shape))
         except S.SpecError as err:
@@ -154,7 +159,10 @@ def forward_cases() -> list[dict]:
                 {
                     "file": base64.b64encode(data).decode(),
                     "image": image.flatten().tolist(),
-                    "expected": {"probabilities": probs.tolist(), "activations": [f[0].flatten().tolist() for f in feats]},
+                    "expected": {
+                        "probabilities": probs.tolist(),
+                        "activations": [f[0].flatten().tolist() for f in feats],
+                    },
                 }
             )
     return cases
@@ -174,7 +182,13 @@ def bad_files() -> list[tuple[bytes, str]]:
     """Files the page must refuse, with the sentence it must give (Python's decode says the same)."""
     net = engine.build("conv(2,3)-relu-flatten-linear(3)", (1, 8, 8))
     good = bundle.encode(
-        spec=net.spec_text, input_shape=(1, 8, 8), classes="abc", mean=[0], std=[1], state_dict=net.state_dict(), name="ok"
+        spec=net.spec_text,
+        input_shape=(1, 8, 8),
+        classes="abc",
+        mean=[0],
+        std=[1],
+        state_dict=net.state_dict(),
+        name="ok",
     )
     header = json.loads(good[bundle.PREFIX : bundle.PREFIX + struct.unpack("<I", good[12:16])[0]])
     flipped = bytearray(good)
@@ -189,7 +203,13 @@ def bad_files() -> list[tuple[bytes, str]]:
 
     def enc(net, shape, mean=(0,), std=(1,)):
         return bundle.encode(
-            spec=net.spec_text, input_shape=shape, classes="abc", mean=mean, std=std, state_dict=net.state_dict(), name="x"
+            spec=net.spec_text,
+            input_shape=shape,
+            classes="abc",
+            mean=mean,
+            std=std,
+            state_dict=net.state_dict(),
+            name="x",
         )
 
     return [
@@ -200,9 +220,12 @@ def bad_files() -> list[tuple[bytes, str]]:
         (reencode(header, good, version=2), "format version 2 is not supported"),
         (reencode(unknown, good), 'layer 1 has type "gelu", which the page does not implement'),
         (reencode(wrong_shape, good), "tensor 0.weight should have shape 2x1x3x3"),
-        (reencode({"format": "something"}, good), "format is \"something\""),
+        (reencode({"format": "something"}, good), 'format is "something"'),
         (enc(one_d, (1, 40)), "a 1-D network (input 1x40) cannot be drawn on"),
-        (enc(rgb, (3, 8, 8), (0, 0, 0), (1, 1, 1)), "the input has 3 channels (3x8x8): the drawing pad makes one grey channel"),
+        (
+            enc(rgb, (3, 8, 8), (0, 0, 0), (1, 1, 1)),
+            "the input has 3 channels (3x8x8): the drawing pad makes one grey channel",
+        ),
         (enc(big, (1, 96, 96)), "the input is 1x96x96, larger than the page's limit of 64x64 pixels"),
     ]
 
@@ -251,13 +274,25 @@ def engine_run(tmp_path_factory):
     cases = {
         "conv_output_size": shape_cases(),
         "param_counts": [
-            [[RNG.randint(1, 4), RNG.randint(3, 30), RNG.randint(3, 30)], RNG.randint(1, 8), RNG.randint(1, 5),
-             RNG.randint(1, 3), RNG.randint(0, 2), RNG.random() < 0.8]
+            [
+                [RNG.randint(1, 4), RNG.randint(3, 30), RNG.randint(3, 30)],
+                RNG.randint(1, 8),
+                RNG.randint(1, 5),
+                RNG.randint(1, 3),
+                RNG.randint(0, 2),
+                RNG.random() < 0.8,
+            ]
             for _ in range(150)
         ],
         "shape_report": [
-            [[RNG.randint(1, 40), RNG.randint(1, 40)], RNG.randint(1, 7), RNG.randint(1, 3), RNG.randint(0, 3),
-             RNG.randint(1, 4), RNG.randint(1, 8)]
+            [
+                [RNG.randint(1, 40), RNG.randint(1, 40)],
+                RNG.randint(1, 7),
+                RNG.randint(1, 3),
+                RNG.randint(0, 3),
+                RNG.randint(1, 4),
+                RNG.randint(1, 8),
+            ]
             for _ in range(100)
         ],
         "analyze": analyze_cases(),
@@ -268,9 +303,17 @@ def engine_run(tmp_path_factory):
             for name, model in models.items()
         ],
         "conv1d": [
-            [[RNG.randint(-5, 5) for _ in range(RNG.randint(1, 12))], [RNG.randint(-3, 3) for _ in range(RNG.randint(1, 4))],
-             {"bias": RNG.randint(-3, 3), "stride": RNG.randint(1, 3), "padding": RNG.randint(0, 2),
-              "padding_mode": RNG.choice(["zeros", "circular"]), "activation": RNG.choice(["relu", "identity", "tanh"])}]
+            [
+                [RNG.randint(-5, 5) for _ in range(RNG.randint(1, 12))],
+                [RNG.randint(-3, 3) for _ in range(RNG.randint(1, 4))],
+                {
+                    "bias": RNG.randint(-3, 3),
+                    "stride": RNG.randint(1, 3),
+                    "padding": RNG.randint(0, 2),
+                    "padding_mode": RNG.choice(["zeros", "circular"]),
+                    "activation": RNG.choice(["relu", "identity", "tanh"]),
+                },
+            ]
             for _ in range(60)
         ],
         "preprocess": preprocess_cases(),
@@ -409,7 +452,9 @@ def test_conv1d_steps_equal_cnnlab_explain(engine_run):
             continue
         for key, value in expected["value"].items():
             if isinstance(value, list):
-                np.testing.assert_allclose(np.array(got["value"][key], dtype=float), np.array(value, dtype=float), atol=1e-12)
+                np.testing.assert_allclose(
+                    np.array(got["value"][key], dtype=float), np.array(value, dtype=float), atol=1e-12
+                )
             else:
                 assert got["value"][key] == value, key
         compared += 1

@@ -244,7 +244,7 @@ def add_routes(app, models: Mapping) -> None:
     from starlette.exceptions import HTTPException
 
     files = model_files(models)
-    by_file = {file: data for file, data in files.values()}
+    by_file = dict(files.values())
     index = manifest(files, server=True)
     pages = {p.name for p in STATIC.glob("*.html")}
 
