@@ -23,7 +23,7 @@ Example:
     >>> export(run, "tflite")
     Traceback (most recent call last):
     ...
-    ValueError: format must be one of onnx, torchscript, got 'tflite'
+    ValueError: format must be one of onnx, torchscript, web, got 'tflite'
 """
 
 from __future__ import annotations
