@@ -120,6 +120,7 @@ async function main() {
 
   const pad = new DrawingPad(document.getElementById("pad"), onDraw);
   state.pad = pad;
+  state.refresh = refresh; // for benchmarks/web_static.py: one whole update (preprocess, forward, redraw)
   pad.drawStrokes(EXAMPLES[state.example++]);
   registry.onChange(buildViews);
   registry.onChange(gallery);

@@ -11,11 +11,15 @@ const SIZE = 28, BOX = 20, MIN_CONTRAST = 0.1, INK_LEVEL = 0.1;
 // white, then L = (19595 R + 38470 G + 7471 B + 2^15) >> 16, then float32(L) / 255.
 export function greyFromRGBA(rgba, width, height) {
   const out = new Float32Array(width * height);
-  for (let i = 0; i < out.length; i++) {
-    const a = rgba[4 * i + 3];
-    const over = (v) => (a === 255 ? v : Math.round((v * a + 255 * (255 - a)) / 255));
-    const l = (over(rgba[4 * i]) * 19595 + over(rgba[4 * i + 1]) * 38470 + over(rgba[4 * i + 2]) * 7471 + 0x8000) >> 16;
-    out[i] = l / 255;
+  for (let i = 0, p = 0; i < out.length; i++, p += 4) {
+    let r = rgba[p], g = rgba[p + 1], b = rgba[p + 2];
+    const a = rgba[p + 3];
+    if (a !== 255) { // the pad is opaque; other canvases are composited over white first
+      r = Math.round((r * a + 255 * (255 - a)) / 255);
+      g = Math.round((g * a + 255 * (255 - a)) / 255);
+      b = Math.round((b * a + 255 * (255 - a)) / 255);
+    }
+    out[i] = ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16) / 255;
   }
   return out;
 }
@@ -50,7 +54,7 @@ function coefficients(inSize, outSize) {
 // Image.fromarray(float32 (h, w)).resize((nw, nh), LANCZOS): a horizontal pass, then a vertical one,
 // each rounding to float32 as Pillow's mode "F" images do; an axis whose size does not change is left alone.
 export function resample(src, h, w, nh, nw) {
-  let img = Float32Array.from(src), width = w;
+  let img = src, width = w;
   if (nw !== w) {
     const cs = coefficients(w, nw), out = new Float32Array(h * nw);
     for (let y = 0; y < h; y++) {
@@ -76,7 +80,7 @@ export function resample(src, h, w, nh, nw) {
     }
     img = out;
   }
-  return img;
+  return img === src ? Float32Array.from(src) : img; // a copy even when no axis changes
 }
 
 // Grey (h, w) in [0, 1], either polarity -> {frame: 28x28 Float32Array, ink: false for a blank image}.
@@ -91,10 +95,13 @@ export function preprocess(grey, h, w) {
   for (let x = 0; x < w; x++) border.push(grey[x], grey[(h - 1) * w + x]);
   for (let y = 1; y < h - 1; y++) border.push(grey[y * w], grey[y * w + w - 1]);
   const invert = median(border) > 0.5;
-  const a = Float64Array.from(grey, (v) => (invert ? 1 - v : v));
   const background = median(border.map((v) => (invert ? 1 - v : v)));
+  const a = new Float64Array(grey.length);
   let peak = -Infinity;
-  for (let i = 0; i < a.length; i++) { a[i] -= background; if (a[i] > peak) peak = a[i]; }
+  for (let i = 0; i < a.length; i++) {
+    a[i] = (invert ? 1 - grey[i] : grey[i]) - background;
+    if (a[i] > peak) peak = a[i];
+  }
   if (peak < MIN_CONTRAST) return blank;
   let r0 = h, r1 = -1, c0 = w, c1 = -1;
   for (let y = 0; y < h; y++) {
@@ -108,7 +115,8 @@ export function preprocess(grey, h, w) {
   for (let y = 0; y < ch; y++) for (let x = 0; x < cw; x++) crop[y * cw + x] = a[(r0 + y) * w + c0 + x];
   const scale = BOX / Math.max(ch, cw);
   const nh = Math.max(1, Math.floor(ch * scale + 0.5)), nw = Math.max(1, Math.floor(cw * scale + 0.5));
-  const small = Float64Array.from(resample(crop, ch, cw, nh, nw), (v) => Math.min(1, Math.max(0, v)));
+  const small = new Float64Array(resample(crop, ch, cw, nh, nw));
+  for (let i = 0; i < small.length; i++) small[i] = Math.min(1, Math.max(0, small[i])); // LANCZOS rings slightly
   let mass = 0, my = 0, mx = 0;
   for (let y = 0; y < nh; y++) {
     for (let x = 0; x < nw; x++) { const v = small[y * nw + x]; mass += v; my += v * y; mx += v * x; }
@@ -125,5 +133,7 @@ export function preprocess(grey, h, w) {
 // The 28x28 frame at another network input size (h, w): the same LANCZOS filter, clipped to [0, 1].
 export function fitFrame(frame, h, w) {
   if (h === SIZE && w === SIZE) return frame;
-  return Float32Array.from(resample(frame, SIZE, SIZE, h, w), (v) => Math.min(1, Math.max(0, v)));
+  const out = resample(frame, SIZE, SIZE, h, w);
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, out[i]));
+  return out;
 }

@@ -98,7 +98,8 @@ export class Model {
     const [c, h, w] = this.inputShape;
     if (image.length !== c * h * w) throw new Error(`image must have ${c * h * w} values (${shapeText(this.inputShape)}), got ${image.length}`);
     const m = this.mean[0], s = this.std[0];
-    let x = Float32Array.from(image, (v) => (v - m) / s);
+    let x = new Float32Array(image.length);
+    for (let i = 0; i < x.length; i++) x[i] = (image[i] - m) / s;
     const activations = this.infos.map((info, i) => {
       x = FORWARD[info.layer.type](x, info.in_shape, info.out_shape, info.layer, this.params[i]);
       return x;
