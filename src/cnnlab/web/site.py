@@ -117,6 +117,39 @@ def default_models() -> dict[str, tuple[object, Path]]:
     return {name: (cnnlab.load(path), path) for name, path in DEFAULT_RUNS.items()}
 
 
+def contents(runs: Sequence[str | Path] | None = None, dtype: str = "auto") -> tuple[dict[str, bytes], dict]:
+    """Every file of the site as bytes, by relative path, and the models' summary (what :func:`build` writes).
+
+    The MkDocs hook ``docs/gen_visualiser.py`` puts these into the documentation site as they are.
+
+    Example:
+        >>> files, models = contents()
+        >>> sorted(p for p in files if not p.startswith("static/")), [m["name"] for m in models]
+        (['index.html', 'models/cnn.cnnlab', 'models/index.json', 'models/mlp.cnnlab'], ['mlp', 'cnn'])
+    """
+    loaded = load_runs(runs) if runs else default_models()
+    models = {name: model for name, (model, _) in loaded.items()}
+    files = model_files(models, dtype, {name: run_dir for name, (_, run_dir) in loaded.items()})
+    out: dict[str, bytes] = {}
+    model_urls = [f"models/{file}" for file, _ in files.values()]
+    for source in sorted(STATIC.rglob("*")):
+        if source.is_dir() or source.name.startswith(".") or "__pycache__" in source.parts:
+            continue
+        rel = source.relative_to(STATIC)
+        if rel.suffix == ".html" and len(rel.parts) == 1:
+            out[rel.as_posix()] = with_preloads(source.read_text(), model_urls).encode()
+        else:
+            out[f"static/{rel.as_posix()}"] = source.read_bytes()
+    for file, data in files.values():
+        out[f"models/{file}"] = data
+    out[MANIFEST.as_posix()] = (json.dumps(manifest(files, server=False), indent=1) + "\n").encode()
+    summary = [
+        {"name": name, "file": file, "bytes": len(data), "spec": models[name].net.spec_text}
+        for name, (file, data) in files.items()
+    ]
+    return out, summary
+
+
 def build(out: str | Path, runs: Sequence[str | Path] | None = None, dtype: str = "auto") -> dict:
     """Write the static site to ``out`` (created if needed) and return what was written.
 
@@ -143,36 +176,10 @@ def build(out: str | Path, runs: Sequence[str | Path] | None = None, dtype: str 
             f"--out {str(out)!r} is not empty and not a cnnlab site (no {MANIFEST.as_posix()}); "
             "choose a new or empty folder"
         )
-    loaded = load_runs(runs) if runs else default_models()
-    models = {name: model for name, (model, _) in loaded.items()}
-    files = model_files(models, dtype, {name: run_dir for name, (_, run_dir) in loaded.items()})
-    written: list[tuple[Path, int]] = []
-
-    def put(rel: Path, data: bytes) -> None:
-        atomic_write(out / rel, lambda tmp: Path(tmp).write_bytes(data))
-        written.append((rel, len(data)))
-
-    model_urls = [f"models/{file}" for file, _ in files.values()]
-    for source in sorted(STATIC.rglob("*")):
-        if source.is_dir() or source.name.startswith(".") or "__pycache__" in source.parts:
-            continue
-        rel = source.relative_to(STATIC)
-        if rel.suffix == ".html" and len(rel.parts) == 1:
-            put(rel, with_preloads(source.read_text(), model_urls).encode())
-        else:
-            put(Path("static") / rel, source.read_bytes())
-    for file, data in files.values():
-        put(Path("models") / file, data)
-    put(MANIFEST, (json.dumps(manifest(files, server=False), indent=1) + "\n").encode())
-    return {
-        "out": str(out),
-        "files": len(written),
-        "bytes": sum(n for _, n in written),
-        "models": [
-            {"name": name, "file": file, "bytes": len(data), "spec": models[name].net.spec_text}
-            for name, (file, data) in files.items()
-        ],
-    }
+    files, models = contents(runs, dtype)
+    for rel, data in files.items():
+        atomic_write(out / rel, lambda tmp, data=data: Path(tmp).write_bytes(data))
+    return {"out": str(out), "files": len(files), "bytes": sum(map(len, files.values())), "models": models}
 
 
 PRELOAD_MARKER = "<!-- cnnlab web build: preload links for the modules and the model files go here -->"
