@@ -56,7 +56,10 @@ export class NetView {
         <div><h2></h2><code class="spec"></code></div>
         <div class="pred" data-prediction=""><span class="pred-label">–</span><span class="pred-p"></span></div>
       </div>
-      <div class="meta">${m.num_params.toLocaleString()} parameters${acc !== undefined ? ` · ${dataset}test accuracy ${(100 * acc).toFixed(2)}%` : ""}</div>`;
+      <div class="meta"></div>`;
+    // Names and facts come from the model file: text, never markup.
+    this.root.querySelector(".meta").textContent = `${m.num_params.toLocaleString()} parameters` +
+      (typeof acc === "number" ? ` · ${dataset}test accuracy ${(100 * acc).toFixed(2)}%` : "");
     this.root.querySelector("h2").textContent = m.title;
     this.root.querySelector(".spec").textContent = m.spec;
     const pred = this.root.querySelector(".pred");

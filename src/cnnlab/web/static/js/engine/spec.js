@@ -21,9 +21,30 @@ function spatial(kind, inShape) {
   return inShape.slice(1);
 }
 
+const positive = (v) => Number.isInteger(v) && v >= 1;
+const ARGUMENTS = {
+  conv: { out_channels: positive, kernel_size: positive, stride: positive, padding: (v) => Number.isInteger(v) && v >= 0,
+    padding_mode: (v) => ["zeros", "circular", "reflect"].includes(v), bias: (v) => typeof v === "boolean" },
+  maxpool: { kernel_size: positive, stride: positive, padding: (v) => Number.isInteger(v) && v >= 0 },
+  linear: { out_features: positive, bias: (v) => typeof v === "boolean" },
+  bn: { eps: (v) => typeof v === "number" && v > 0 },
+};
+ARGUMENTS.avgpool = ARGUMENTS.maxpool;
+
+// A layer object as a file gives it: every argument present and of the right kind (cnnlab.spec's rules).
+function checkArguments(layer) {
+  for (const [name, ok] of Object.entries(ARGUMENTS[layer.type] || {})) {
+    if (!ok(layer[name])) throw new SpecError(`${layer.type}: ${name} = ${JSON.stringify(layer[name])} is not valid`);
+  }
+  if ((layer.type === "maxpool" || layer.type === "avgpool") && layer.padding > Math.floor(layer.kernel_size / 2)) {
+    throw new SpecError(`${layer.type}: padding must be between 0 and kernel_size/2 = ${Math.floor(layer.kernel_size / 2)}, got ${layer.padding}`);
+  }
+}
+
 // Output shape and parameter count of one layer on one example of inShape (Layer.out_shape / num_params).
 function outShape(layer, inShape) {
   const kind = layer.type;
+  checkArguments(layer);
   if (kind === "conv") {
     const dims = spatial("conv", inShape);
     if (layer.padding_mode === "reflect" && dims.some((n) => layer.padding >= n)) {
