@@ -5,8 +5,8 @@ Builds the site with the two default networks (``cnnlab web build``), serves it 
 (``tests/web_e2e/bench.mjs``; needs ``cd tests/web_e2e && npm ci``). Rows:
 
 * ``site size``: every file of the site (the page, its ES modules, both networks' weights);
-* ``first prediction``: from navigation start (and from DOMContentLoaded) until both networks'
-  predictions are on the screen, for ``--loads`` fresh page loads (no cache), median;
+* ``first prediction``: from navigation start (and from DOMContentLoaded, and from the load event)
+  until both networks' predictions are on the screen, for ``--loads`` fresh page loads (no cache), median;
 * ``forward ...``: the browser engine's forward pass with every layer's activations (median over
   ``--repeat`` runs on the page's drawing), each network and both; ``window.cnnlab.forward`` adds the
   conversion to nested arrays; ``whole update`` is what one pen stroke costs: preprocessing,
@@ -79,6 +79,7 @@ def main() -> None:
     loads = measured["loads"]
     first = statistics.median(x["first_prediction_ms"] for x in loads)
     after_dcl = statistics.median(x["first_prediction_ms"] - x["dom_content_loaded_ms"] for x in loads)
+    after_load = statistics.median(x["first_prediction_ms"] - x["load_event_ms"] for x in loads)
     rows = {k: round(v, 3) for k, v in measured["timings"].items()}
     result = {
         "site_bytes": report["bytes"],
@@ -87,6 +88,7 @@ def main() -> None:
         "build_seconds": round(build_s, 3),
         "first_prediction_ms": round(first, 1),
         "first_prediction_after_domcontentloaded_ms": round(after_dcl, 1),
+        "first_prediction_after_load_event_ms": round(after_load, 1),
         "loads": loads,
         "timings_ms": rows,
         "browser": measured.get("userAgent"),
@@ -108,7 +110,7 @@ def main() -> None:
     print(f"  models: {', '.join(f'{k} {v / 1e3:.0f} kB' for k, v in result['model_bytes'].items())}")
     print(
         f"first prediction: median {first:.0f} ms from navigation start over {len(loads)} fresh loads "
-        f"({after_dcl:.0f} ms after DOMContentLoaded; target <= 300 ms); each: "
+        f"({after_dcl:.0f} ms after DOMContentLoaded, {after_load:.0f} ms after the load event; target <= 300 ms); each: "
         + ", ".join(f"{x['first_prediction_ms']:.0f}" for x in loads)
     )
     print(f"{'in the browser (median of ' + str(args.repeat) + ')':<46} {'ms':>8}")

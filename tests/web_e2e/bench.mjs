@@ -24,7 +24,7 @@ try {
       const nav = performance.getEntriesByType("navigation")[0];
       const mark = (name) => performance.getEntriesByName(name)[0].startTime;
       return { first_prediction_ms: mark("cnnlab:first-prediction"), models_loaded_ms: mark("cnnlab:models-loaded"),
-        dom_content_loaded_ms: nav.domContentLoadedEventEnd, load_event_ms: nav.loadEventEnd };
+        dom_content_loaded_ms: nav.domContentLoadedEventEnd, load_event_ms: nav.loadEventStart };
     }));
     if (i < job.loads - 1) await context.close();
   }

@@ -26,16 +26,18 @@ export function crc32(bytes) {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-// IEEE 754 half -> float, for every one of the 65536 bit patterns once (browsers without Float16Array).
+// IEEE 754 half -> float, for every one of the 65536 bit patterns once (browsers without Float16Array):
+// the float32 bit pattern is the half's sign, exponent re-biased by 127 - 15 and fraction shifted by 13;
+// subnormal halves (exponent 0) are exact multiples of 2^-24, infinities and NaNs keep exponent 255.
 let halfTable = null;
 export function halfToFloat(bits) {
   if (!halfTable) {
-    halfTable = new Float32Array(65536);
+    const words = new Uint32Array(65536);
+    halfTable = new Float32Array(words.buffer);
     for (let h = 0; h < 65536; h++) {
-      const sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
-      halfTable[h] = exp === 0 ? sign * frac * 2 ** -24
-        : exp === 31 ? (frac ? NaN : sign * Infinity)
-        : sign * (1 + frac / 1024) * 2 ** (exp - 15);
+      const sign = (h & 0x8000) << 16, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+      if (exp === 0) halfTable[h] = (sign ? -1 : 1) * frac * 2 ** -24;
+      else words[h] = sign | ((exp === 31 ? 255 : exp + 112) << 23) | (frac << 13);
     }
   }
   const out = new Float32Array(bits.length);
