@@ -165,6 +165,34 @@ def forward_cases() -> list[dict]:
                     },
                 }
             )
+    # Inputs the drawing page refuses but the engine runs for other pages: 3 channels, 80x80.
+    others = [
+        ("conv(4,3,p=1)-relu-maxpool(2)-flatten-linear(5)", (3, 10, 10)),
+        ("conv(2,5,s=3,p=3,mode=circular)-gap-linear(2)", (1, 80, 80)),
+    ]
+    for i, (text, shape) in enumerate(others):
+        net = engine.build(text, shape).eval()
+        state = random_state(net, 50 + i)
+        mean, std = [0.1 * (c + 1) for c in range(shape[0])], [0.5 + 0.1 * c for c in range(shape[0])]
+        classes = list("abcde"[: net.num_classes])
+        data = bundle.encode(
+            spec=text, input_shape=shape, classes=classes, mean=mean, std=std, state_dict=state, name="x"
+        )
+        image = torch.rand(1, *shape, generator=torch.Generator().manual_seed(7))
+        with torch.inference_mode():
+            feats = net.features((image - torch.tensor(mean).view(1, -1, 1, 1)) / torch.tensor(std).view(1, -1, 1, 1))
+        expected = {
+            "probabilities": feats[-1][0].softmax(-1).tolist(),
+            "activations": [f[0].flatten().tolist() for f in feats],
+        }
+        cases.append(
+            {
+                "file": base64.b64encode(data).decode(),
+                "image": image.flatten().tolist(),
+                "any_input": True,
+                "expected": expected,
+            }
+        )
     return cases
 
 
@@ -405,7 +433,7 @@ def test_analysis_and_receptive_fields_equal_cnnlab_spec(engine_run):
 
 def test_every_layer_forward_equals_pytorch(engine_run):
     cases, results, _ = engine_run
-    assert len(cases["forward"]) == 2 * len(SPECS)
+    assert len(cases["forward"]) == 2 * len(SPECS) + 2
     for case, got in zip(cases["forward"], results["forward"]):
         assert "value" in got, got
         want = case["expected"]

@@ -121,6 +121,16 @@ def test_build_with_user_runs(tmp_path):
     assert result.returncode == 0 and json.loads(result.stdout)["bytes"] < report["bytes"]
 
 
+def test_other_pages_can_add_their_own_files(tmp_path):
+    report = site.build(tmp_path / "site", extra={"models/ising.cnnlab": b"CNNLABWM..."})
+    assert (tmp_path / "site/models/ising.cnnlab").read_bytes() == b"CNNLABWM..."
+    manifest = json.loads((tmp_path / "site/models/index.json").read_text())
+    assert "ising" not in {m["name"] for m in manifest["models"]} and report["files"] == 26
+    for bad in ("models/index.json", "../outside.txt"):
+        with pytest.raises(ValueError, match="clashes with the site's own files or leaves the site folder"):
+            site.contents(extra={bad: b""})
+
+
 def test_export_web_writes_one_checked_file(tmp_path):
     run = make_run(
         tmp_path / "run", "conv(2,3,s=2,p=1,mode=reflect)-sigmoid-avgpool(2)-flatten-dropout-linear", (1, 15, 15)

@@ -117,10 +117,18 @@ def default_models() -> dict[str, tuple[object, Path]]:
     return {name: (cnnlab.load(path), path) for name, path in DEFAULT_RUNS.items()}
 
 
-def contents(runs: Sequence[str | Path] | None = None, dtype: str = "auto") -> tuple[dict[str, bytes], dict]:
+def contents(
+    runs: Sequence[str | Path] | None = None, dtype: str = "auto", extra: Mapping[str, bytes] | None = None
+) -> tuple[dict[str, bytes], list[dict]]:
     """Every file of the site as bytes, by relative path, and the models' summary (what :func:`build` writes).
 
     The MkDocs hook ``docs/gen_visualiser.py`` puts these into the documentation site as they are.
+
+    Args:
+        runs: run folders to show instead of the two shipped networks.
+        dtype: how weights are stored (:func:`cnnlab.web.bundle.encode`).
+        extra: more files by relative path, for pages with their own data (e.g. another page's
+            network as ``models/ising.cnnlab``, outside the drawing page's manifest).
 
     Example:
         >>> files, models = contents()
@@ -143,6 +151,10 @@ def contents(runs: Sequence[str | Path] | None = None, dtype: str = "auto") -> t
     for file, data in files.values():
         out[f"models/{file}"] = data
     out[MANIFEST.as_posix()] = (json.dumps(manifest(files, server=False), indent=1) + "\n").encode()
+    for rel, data in (extra or {}).items():
+        if rel in out or rel.startswith(("/", "..")) or ".." in Path(rel).parts:
+            raise ValueError(f"extra file {rel!r} clashes with the site's own files or leaves the site folder")
+        out[rel] = bytes(data)
     summary = [
         {"name": name, "file": file, "bytes": len(data), "spec": models[name].net.spec_text}
         for name, (file, data) in files.items()
@@ -150,7 +162,12 @@ def contents(runs: Sequence[str | Path] | None = None, dtype: str = "auto") -> t
     return out, summary
 
 
-def build(out: str | Path, runs: Sequence[str | Path] | None = None, dtype: str = "auto") -> dict:
+def build(
+    out: str | Path,
+    runs: Sequence[str | Path] | None = None,
+    dtype: str = "auto",
+    extra: Mapping[str, bytes] | None = None,
+) -> dict:
     """Write the static site to ``out`` (created if needed) and return what was written.
 
     Args:
@@ -158,6 +175,7 @@ def build(out: str | Path, runs: Sequence[str | Path] | None = None, dtype: str 
             nothing is deleted).
         runs: run folders to show instead of the two shipped networks.
         dtype: how weights are stored (:func:`cnnlab.web.bundle.encode`).
+        extra: more files by relative path (see :func:`contents`).
 
     Returns:
         ``{"out", "files", "bytes", "models": [{"name", "file", "bytes", "spec"}]}``.
@@ -176,7 +194,7 @@ def build(out: str | Path, runs: Sequence[str | Path] | None = None, dtype: str 
             f"--out {str(out)!r} is not empty and not a cnnlab site (no {MANIFEST.as_posix()}); "
             "choose a new or empty folder"
         )
-    files, models = contents(runs, dtype)
+    files, models = contents(runs, dtype, extra)
     for rel, data in files.items():
         atomic_write(out / rel, lambda tmp, data=data: Path(tmp).write_bytes(data))
     return {"out": str(out), "files": len(files), "bytes": sum(map(len, files.values())), "models": models}

@@ -8,20 +8,30 @@ import { analyze, shapeText } from "./spec.js";
 
 export const MAX_SIDE = 64;
 
-// Why the page cannot show a network with this input and these layers (null: it can); the wording
-// is cnnlab.web.bundle.page_problem's.
-export function pageProblem(inputShape, layers) {
+// Why the engine cannot run a network (null: it can): it runs 2-D image networks (C x H x W) of the
+// layers in layers.js. The wording is cnnlab.web.bundle.page_problem's.
+export function engineProblem(inputShape, layers) {
   const shape = shapeText(inputShape);
   if (inputShape.length === 2) {
     return `a 1-D network (input ${shape}) cannot be drawn on: the page shows 2-D image networks (C x H x W)`;
   }
   if (inputShape.length !== 3) return `the input shape ${shape} is not C x H x W`;
+  const bad = layers.findIndex((l) => !(l && l.type in FORWARD));
+  return bad >= 0 ? `layer ${bad} (${layers[bad].text || layers[bad].type}) is not supported by the page` : null;
+}
+
+// Why the drawing page cannot show a network (null: it can): what the engine runs, with one grey
+// channel (the pad) and at most 64x64 pixels (a layout that fits the screen). Another page (Ising
+// configurations, say) passes its own rule as Model's `problem` option.
+export function pageProblem(inputShape, layers) {
+  const problem = engineProblem(inputShape, layers);
+  if (problem) return problem;
+  const shape = shapeText(inputShape);
   if (inputShape[0] !== 1) return `the input has ${inputShape[0]} channels (${shape}): the drawing pad makes one grey channel`;
   if (Math.max(inputShape[1], inputShape[2]) > MAX_SIDE) {
     return `the input is ${shape}, larger than the page's limit of ${MAX_SIDE}x${MAX_SIDE} pixels`;
   }
-  const bad = layers.findIndex((l) => !(l.type in FORWARD));
-  return bad >= 0 ? `layer ${bad} (${layers[bad].text || layers[bad].type}) is not supported by the page` : null;
+  return null;
 }
 
 // The tensors a layer owns, with their shapes (the engine's state_dict names without the index).
@@ -43,9 +53,11 @@ function layerTensors(info) {
 
 export class Model {
   // header, tensors: a decoded web model file (readBundle). Throws Error with one sentence on any mismatch.
-  constructor(header, tensors, { source = "built-in" } = {}) {
-    const problem = pageProblem(header.input_shape, header.layers);
-    if (problem) throw new Error(problem);
+  // options: source (where the file came from, shown on the page); problem (inputShape, layers) -> why
+  // the page cannot show the network or null (default pageProblem; engineProblem always applies).
+  constructor(header, tensors, { source = "built-in", problem = pageProblem } = {}) {
+    const why = engineProblem(header.input_shape, header.layers) || problem(header.input_shape, header.layers);
+    if (why) throw new Error(why);
     this.header = header;
     this.name = String(header.name);
     this.title = String(header.title || header.name);
@@ -66,8 +78,10 @@ export class Model {
     if (last.length !== 1 || last[0] !== this.classes.length) {
       throw new Error(`the network ends in ${shapeText(last)} outputs but the file names ${this.classes.length} classes`);
     }
-    if (this.mean.length !== 1 || this.std.length !== 1 || !(this.std[0] > 0)) {
-      throw new Error(`mean and std must be one number each for a grey input (std > 0), got ${JSON.stringify([this.mean, this.std])}`);
+    const channels = this.inputShape[0];
+    if (this.mean.length !== channels || this.std.length !== channels || !this.std.every((v) => v > 0) ||
+        !this.mean.every(Number.isFinite)) {
+      throw new Error(`mean and std must be ${channels} number(s) each, std > 0, got ${JSON.stringify([this.mean, this.std])}`);
     }
     this.params = this.infos.map((info) => {
       const own = {};
@@ -92,14 +106,16 @@ export class Model {
     return new Model(header, tensors, options);
   }
 
-  // image: H*W raw values in [0, 1] (ink bright). Returns {probabilities, activations}: Float32Arrays,
-  // activations[i] = layer i's output for this image (the input itself is not repeated).
+  // image: C*H*W raw values in [0, 1] (ink bright), channels first. Returns {probabilities, activations}:
+  // Float32Arrays, activations[i] = layer i's output for this image (the input itself is not repeated).
   forward(image) {
-    const [c, h, w] = this.inputShape;
-    if (image.length !== c * h * w) throw new Error(`image must have ${c * h * w} values (${shapeText(this.inputShape)}), got ${image.length}`);
-    const m = this.mean[0], s = this.std[0];
+    const [c, h, w] = this.inputShape, plane = h * w;
+    if (image.length !== c * plane) throw new Error(`image must have ${c * plane} values (${shapeText(this.inputShape)}), got ${image.length}`);
     let x = new Float32Array(image.length);
-    for (let i = 0; i < x.length; i++) x[i] = (image[i] - m) / s;
+    for (let ch = 0; ch < c; ch++) {
+      const m = this.mean[ch], s = this.std[ch];
+      for (let i = ch * plane; i < (ch + 1) * plane; i++) x[i] = (image[i] - m) / s;
+    }
     const activations = this.infos.map((info, i) => {
       x = FORWARD[info.layer.type](x, info.in_shape, info.out_shape, info.layer, this.params[i]);
       return x;
