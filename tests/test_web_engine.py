@@ -25,7 +25,7 @@ from cnnlab import engine
 from cnnlab import spec as S
 from cnnlab.explain import conv1d_steps
 from cnnlab.shapes import conv_output_size, conv_param_counts
-from cnnlab.web import bundle, digit, site
+from cnnlab.web import bundle, digit, runs, site
 from cnnlab.web.app import shape_report
 from cnnlab.web.models import default_models, describe, unit_weights
 from cnnlab.web.parsing import ApiError
@@ -456,7 +456,7 @@ def test_bad_files_are_refused_with_one_sentence(engine_run):
             bundle.decode(data)  # Python's reader refuses the same files
     for data, message in files[-3:]:
         decoded = bundle.decode(data)  # valid files of networks that the page cannot show
-        assert message in bundle.page_problem(decoded.header["input_shape"], decoded.header["layers"])
+        assert message in runs.page_problem(decoded.header["input_shape"], decoded.header["layers"])
 
 
 def test_describe_and_unit_weights_equal_the_servers(engine_run):

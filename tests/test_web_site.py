@@ -19,7 +19,7 @@ from web_browser import env
 
 import cnnlab
 from cnnlab import engine
-from cnnlab.web import bundle, site
+from cnnlab.web import bundle, runs, site
 from cnnlab.web.models import DEFAULT_RUNS, default_models
 
 SIZE_BUDGET = 2_000_000  # the limit for the whole site with the two default networks
@@ -144,7 +144,7 @@ def test_export_web_writes_one_checked_file(tmp_path):
     assert decoded.header["name"] == "run" and decoded.header["classes"] == ["a", "b", "c"]
     x = torch.rand(5, 1, 15, 15)
     model = cnnlab.load(run)
-    got = bundle.write_checked(model, tmp_path / "again.cnnlab", run, x)
+    got = runs.write_checked(model, tmp_path / "again.cnnlab", run, x)
     torch.testing.assert_close(got.softmax(-1), model.predict_proba(x), rtol=0, atol=0)
     one_d = make_run(tmp_path / "m1d", "conv(4,5)-relu-flatten-linear", (1, 40))
     result = cli("export", str(one_d), "--format", "web", "--out", str(tmp_path / "x.cnnlab"))

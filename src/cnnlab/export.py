@@ -142,9 +142,9 @@ def export(
             _write_onnx(deployed, example, tmp, meta)
             got = _run_onnx(tmp, inputs)
         elif format == "web":  # the browser's file (cnnlab.web.bundle), read back into the engine
-            from cnnlab.web import bundle
+            from cnnlab.web.runs import write_checked
 
-            got = bundle.write_checked(model, tmp, run_dir, inputs)
+            got = write_checked(model, tmp, run_dir, inputs)
         else:
             _write_torchscript(deployed, example, tmp, meta)
             got = _run_torchscript(tmp, inputs)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from cnnlab import __version__
 from cnnlab.web import bundle
+from cnnlab.web.runs import from_model, page_problem, provenance
 
 STATIC = Path(__file__).resolve().parent / "static"
 # What a site folder may already hold for build() to write into it again (never deletes anything).
@@ -59,9 +60,9 @@ def model_files(
     for name, model in models.items():
         config = getattr(model, "config", {}) or {}
         run_dir = (run_dirs or {}).get(name, getattr(model, "run_dir", None))
-        facts = bundle.provenance(config, run_dir)
+        facts = provenance(config, run_dir)
         title = config.get("title", name)
-        data = bundle.from_model(model, name, title=title, provenance=facts, dtype=dtype)
+        data = from_model(model, name, title=title, provenance=facts, dtype=dtype)
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip(".-") or "model"
         file, k = f"{stem}{bundle.SUFFIX}", 2
         while file in taken:
@@ -87,7 +88,7 @@ def load_runs(run_dirs: Sequence[str | Path]) -> dict[str, tuple[object, Path]]:
 
     Raises:
         ValueError: naming the run when the page cannot show its network (1-D, several channels,
-            larger than 64x64; :func:`cnnlab.web.bundle.page_problem`).
+            larger than 64x64; :func:`cnnlab.web.runs.page_problem`).
     """
     import cnnlab
 
@@ -98,7 +99,7 @@ def load_runs(run_dirs: Sequence[str | Path]) -> dict[str, tuple[object, Path]]:
             raise FileNotFoundError(f"--run {str(run_dir)!r}: no such run folder")
         model = cnnlab.load(run_dir)
         layers = [bundle.layer_json(info.layer) for info in model.net.infos]
-        problem = bundle.page_problem(list(model.net.input_shape), layers)
+        problem = page_problem(list(model.net.input_shape), layers)
         if problem:
             raise ValueError(f"--run {str(run_dir)!r}: the page cannot show this network: {problem}")
         base = run_dir.resolve().name

@@ -9,7 +9,7 @@ import { analyze, shapeText } from "./spec.js";
 export const MAX_SIDE = 64;
 
 // Why the engine cannot run a network (null: it can): it runs 2-D image networks (C x H x W) of the
-// layers in layers.js. The wording is cnnlab.web.bundle.page_problem's.
+// layers in layers.js. The wording is cnnlab.web.runs.page_problem's.
 export function engineProblem(inputShape, layers) {
   const shape = shapeText(inputShape);
   if (inputShape.length === 2) {
