@@ -82,9 +82,9 @@ try {
     return { edge: px(x0 * s + 1, Math.floor((y0 + y1 + 1) / 2 * s)) };
   }, [...out.rf, info.inputScale]);
   out.inspector = await page.evaluate(() => document.querySelector("#inspector").innerText);
-  await page.mouse.move(5, 5);
   await page.evaluate(() => window.scrollTo(0, 0));
-  if (job.screenshot) await page.screenshot({ path: job.screenshot });
+  if (job.screenshot) await page.screenshot({ path: job.screenshot }); // the unit stays highlighted
+  await page.mouse.move(5, 5);
 
   // Real strokes: the page's 28x28 frame and the pad's pixels as PNG, for Python's preprocessing to redo.
   out.strokes = [];
