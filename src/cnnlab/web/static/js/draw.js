@@ -68,8 +68,4 @@ export class DrawingPad {
     const { width, height } = this.canvas;
     return greyFromRGBA(this.ctx.getImageData(0, 0, width, height).data, width, height);
   }
-
-  png() {
-    return new Promise((resolve) => this.canvas.toBlob(resolve, "image/png"));
-  }
 }
