@@ -81,7 +81,7 @@ def test_cli_export_json_and_text(run, tmp_path, capsys):
 
 
 def test_bad_requests_fail_clearly(run, tmp_path, capsys, monkeypatch):
-    with pytest.raises(ValueError, match="format must be one of onnx, torchscript, web, got 'tflite'"):
+    with pytest.raises(ValueError, match="format must be one of onnx, torchscript, got 'tflite'"):
         export(run, "tflite")
     assert main(["export", str(run), "--format", "tflite"]) == 2
     assert "format must be one of onnx, torchscript, web, got 'tflite'" in capsys.readouterr().err

@@ -143,9 +143,14 @@ def test_export_web_writes_one_checked_file(tmp_path):
     decoded = bundle.decode((run / "model.cnnlab").read_bytes())
     assert decoded.header["name"] == "run" and decoded.header["classes"] == ["a", "b", "c"]
     x = torch.rand(5, 1, 15, 15)
-    model = cnnlab.load(run)
-    got = runs.write_checked(model, tmp_path / "again.cnnlab", run, x)
-    torch.testing.assert_close(got.softmax(-1), model.predict_proba(x), rtol=0, atol=0)
+    result = runs.export_web(run, tmp_path / "again.cnnlab", inputs=x)
+    assert result.to_dict() == {
+        "path": str(tmp_path / "again.cnnlab"),
+        "format": "web",
+        "max_abs_diff": 0.0,
+        "examples": 5,
+    }
+    assert (tmp_path / "again.cnnlab").read_bytes() == (run / "model.cnnlab").read_bytes()
     one_d = make_run(tmp_path / "m1d", "conv(4,5)-relu-flatten-linear", (1, 40))
     result = cli("export", str(one_d), "--format", "web", "--out", str(tmp_path / "x.cnnlab"))
     assert result.returncode == 2 and "the visualiser cannot show this network: a 1-D network" in result.stderr

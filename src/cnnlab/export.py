@@ -1,11 +1,10 @@
-"""Export a trained run to a file other programs can run: ONNX, TorchScript or the web page's, checked against PyTorch.
+"""Export a trained run to a file other programs can run: ONNX or TorchScript, checked against PyTorch.
 
 The exported model takes *raw* inputs ``(N, *input_shape)`` (images in [0, 1], as the dataset gives
 them): the run's normalisation is built in, so the file needs nothing from cnnlab. It returns logits
 ``(N, num_classes)`` (apply a softmax for probabilities); the batch size is free. The class names,
 the spec and the input shape travel inside the file (ONNX metadata ``cnnlab``; TorchScript extra file
-``cnnlab.json``). ``web`` writes one web model file (:mod:`cnnlab.web.bundle`) to drop onto the
-visualiser page; its check reads the file back into the engine.
+``cnnlab.json``).
 
 Every export is checked before it is kept: the file is loaded back (ONNX with onnxruntime,
 TorchScript with ``torch.jit.load``) and run on a batch whose size differs from the one used for
@@ -23,7 +22,7 @@ Example:
     >>> export(run, "tflite")
     Traceback (most recent call last):
     ...
-    ValueError: format must be one of onnx, torchscript, web, got 'tflite'
+    ValueError: format must be one of onnx, torchscript, got 'tflite'
 """
 
 from __future__ import annotations
@@ -39,8 +38,8 @@ from torch import nn
 from cnnlab.train.checkpoint import atomic_write
 from cnnlab.train.runs import LoadedModel, load
 
-FORMATS = ("onnx", "torchscript", "web")
-SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt", "web": ".cnnlab"}
+FORMATS = ("onnx", "torchscript")
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 ONNX_OPSET = 17  # supported by every onnxruntime since 1.11 and by most other ONNX runtimes
 TOLERANCE = 1e-4
 
@@ -141,10 +140,6 @@ def export(
         if format == "onnx":
             _write_onnx(deployed, example, tmp, meta)
             got = _run_onnx(tmp, inputs)
-        elif format == "web":  # the browser's file (cnnlab.web.bundle), read back into the engine
-            from cnnlab.web.runs import write_checked
-
-            got = write_checked(model, tmp, run_dir, inputs)
         else:
             _write_torchscript(deployed, example, tmp, meta)
             got = _run_torchscript(tmp, inputs)

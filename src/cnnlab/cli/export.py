@@ -13,7 +13,7 @@ from cnnlab.export import export as export_run
 
 def export(
     run_dir: Path = typer.Argument(..., help="A run folder written by cnnlab train."),
-    format: str = typer.Option("onnx", "--format", "-f", help=f"{' | '.join(FORMATS)}."),
+    format: str = typer.Option("onnx", "--format", "-f", help=f"{' | '.join((*FORMATS, 'web'))}."),
     out: Path = typer.Option(
         None, "--out", help="File to write (default RUN_DIR/model.onnx, model.torchscript.pt or model.cnnlab)."
     ),
@@ -23,8 +23,15 @@ def export(
 
     --format web writes one file to drop onto the visualiser page (cnnlab web build, cnnlab serve).
     """
+    if format not in (*FORMATS, "web"):
+        raise ValueError(f"format must be one of {', '.join((*FORMATS, 'web'))}, got {format!r}")
     try:
-        result = export_run(run_dir, format, out)
+        if format == "web":  # the visualiser's file: cnnlab.web, which cnnlab.export does not import
+            from cnnlab.web.runs import export_web
+
+            result = export_web(run_dir, out)
+        else:
+            result = export_run(run_dir, format, out)
     except ModuleNotFoundError as err:  # onnx / onnxruntime not installed: say what to install, like any user error
         typer.echo(f"error: {err}", err=True)
         raise SystemExit(2) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from cnnlab.web.bundle import LAYER_TYPES, decode, encode, layer_json
@@ -84,35 +85,90 @@ def provenance(config: Mapping, run_dir: str | Path | None = None) -> dict:
     return facts
 
 
-def write_checked(model, path: str | Path, run_dir: str | Path, inputs):
-    """Write ``model`` as a web model file at ``path`` and return the logits the file's weights give on ``inputs``.
+TOLERANCE = 1e-4  # the rule of cnnlab.export: |file - PyTorch| <= 1e-4 x max(1, max |logit|)
 
-    What ``cnnlab export RUN_DIR --format web`` runs: the file is read back with :func:`decode`, its
-    weights are loaded into a fresh engine network and ``inputs`` (raw, ``(N, *input_shape)``) are
-    normalised and run through it, so that the caller can compare with the original model.
+
+def load_run(run_dir: str | Path):
+    """A run folder as a model handle (``cnnlab.load``): the one place this part of the package loads runs."""
+    import cnnlab
+
+    return cnnlab.load(run_dir)
+
+
+@dataclass(frozen=True)
+class WebExport:
+    """What :func:`export_web` wrote and how well the file reproduces PyTorch (the fields of ``cnnlab.export.Exported``)."""
+
+    path: Path
+    max_abs_diff: float
+    examples: int
+    format: str = "web"
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "max_abs_diff": self.max_abs_diff,
+            "examples": self.examples,
+        }
+
+
+def export_web(run_dir: str | Path, out: str | Path | None = None, inputs=None) -> WebExport:
+    """Write a run as one web model file (``cnnlab export RUN_DIR --format web``), checked against PyTorch.
+
+    The file is read back with :func:`cnnlab.web.bundle.decode`, its weights go into a fresh engine
+    network, and its logits on ``inputs`` must match the run's to 1e-4 x max(1, max |logit|) (the
+    rule of :mod:`cnnlab.export`); otherwise nothing is written.
+
+    Args:
+        run_dir: a run folder written by ``cnnlab train``.
+        out: the file to write (default ``RUN_DIR/model.cnnlab``).
+        inputs: raw inputs ``(N, *input_shape)`` for the check; default 16 uniform random inputs in [0, 1] (seeded).
 
     Raises:
-        ValueError: when the page cannot show the network (:func:`page_problem`).
+        ValueError: when the page cannot show the network (:func:`page_problem`), or the check fails.
+
+    Example:
+        >>> import tempfile
+        >>> from cnnlab.train import TrainConfig, fit
+        >>> run = tempfile.mkdtemp()
+        >>> _ = fit(TrainConfig(model="conv(4,3,p=1,mode=circular)-bn-relu-gap-linear", dataset="digits", epochs=1), out=run)
+        >>> result = export_web(run)
+        >>> result.path.name, result.max_abs_diff
+        ('model.cnnlab', 0.0)
     """
     import torch
 
     from cnnlab import engine
+    from cnnlab.train.checkpoint import atomic_write
 
+    model = load_run(run_dir)
     net = model.net
     problem = page_problem(list(net.input_shape), [layer_json(info.layer) for info in net.infos])
     if problem:
         raise ValueError(f"{run_dir}: the visualiser cannot show this network: {problem}")
+    shape = tuple(net.input_shape)
+    if inputs is None:
+        inputs = torch.rand(16, *shape, generator=torch.Generator().manual_seed(0))
+    inputs = torch.as_tensor(inputs, dtype=torch.float32)
     name = Path(run_dir).resolve().name
     data = from_model(model, name, title=model.config.get("title", name), provenance=provenance(model.config, run_dir))
-    Path(path).write_bytes(data)
-    loaded = decode(Path(path).read_bytes())
-    header = loaded.header
-    check = engine.build(header["spec"], tuple(header["input_shape"]))
-    state = {k: torch.from_numpy(v.copy()) for k, v in loaded.tensors.items()}
-    check.load_state_dict(state, strict=False)
-    check.eval()
-    view = (1, -1) + (1,) * (len(header["input_shape"]) - 1)
-    mean = torch.tensor(header["mean"], dtype=torch.float32).view(view)
-    std = torch.tensor(header["std"], dtype=torch.float32).view(view)
-    with torch.inference_mode():
-        return check.logits_model()((inputs - mean) / std)
+    decoded = decode(data)
+    check = engine.build(decoded.header["spec"], shape).eval()
+    check.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in decoded.tensors.items()}, strict=False)
+
+    def logits(network, mean, std):
+        view = (1, -1) + (1,) * (len(shape) - 1)
+        x = (inputs - torch.tensor(mean, dtype=torch.float32).view(view)) / torch.tensor(std, dtype=torch.float32).view(
+            view
+        )
+        with torch.inference_mode():
+            return network.logits_model()(x)
+
+    expected = logits(net, model.mean, model.std)
+    diff = (logits(check, decoded.header["mean"], decoded.header["std"]) - expected).abs().max().item()
+    if not diff <= TOLERANCE * max(1.0, expected.abs().max().item()):
+        raise ValueError(f"web export of {run_dir} differs from PyTorch by {diff:.3g}; nothing written")
+    path = Path(out) if out is not None else Path(run_dir) / "model.cnnlab"
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+    return WebExport(path, diff, len(inputs))

@@ -29,9 +29,8 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from cnnlab import __version__
 from cnnlab.web import bundle
-from cnnlab.web.runs import from_model, page_problem, provenance
+from cnnlab.web.runs import from_model, load_run, page_problem, provenance
 
 STATIC = Path(__file__).resolve().parent / "static"
 # What a site folder may already hold for build() to write into it again (never deletes anything).
@@ -77,7 +76,6 @@ def manifest(files: Mapping[str, tuple[str, bytes]], server: bool) -> dict:
     return {
         "format": "cnnlab-site",
         "version": 1,
-        "cnnlab": __version__,
         "server": server,
         "models": [{"name": n, "file": f, "bytes": len(data)} for n, (f, data) in files.items()],
     }
@@ -90,14 +88,12 @@ def load_runs(run_dirs: Sequence[str | Path]) -> dict[str, tuple[object, Path]]:
         ValueError: naming the run when the page cannot show its network (1-D, several channels,
             larger than 64x64; :func:`cnnlab.web.runs.page_problem`).
     """
-    import cnnlab
-
     models: dict = {}
     for run_dir in run_dirs:
         run_dir = Path(run_dir)
         if not run_dir.is_dir():
             raise FileNotFoundError(f"--run {str(run_dir)!r}: no such run folder")
-        model = cnnlab.load(run_dir)
+        model = load_run(run_dir)
         layers = [bundle.layer_json(info.layer) for info in model.net.infos]
         problem = page_problem(list(model.net.input_shape), layers)
         if problem:
@@ -112,10 +108,9 @@ def load_runs(run_dirs: Sequence[str | Path]) -> dict[str, tuple[object, Path]]:
 
 def default_models() -> dict[str, tuple[object, Path]]:
     """The two shipped MNIST networks, ``mlp`` and ``cnn``, with their display titles."""
-    import cnnlab
     from cnnlab.web.models import DEFAULT_RUNS
 
-    return {name: (cnnlab.load(path), path) for name, path in DEFAULT_RUNS.items()}
+    return {name: (load_run(path), path) for name, path in DEFAULT_RUNS.items()}
 
 
 def contents(
