@@ -133,6 +133,7 @@ def test_site_builds_strict_with_every_page(site):
         "api/shapes/index.html",
         "api/reference/index.html",
         "api/physics/index.html",
+        "visualiser/index.html",  # the live static visualiser (docs/gen_visualiser.py)
     ]:
         assert page in pages, page
     cli = (site / "cli" / "index.html").read_text(encoding="utf-8")

@@ -84,7 +84,7 @@ def test_bad_requests_fail_clearly(run, tmp_path, capsys, monkeypatch):
     with pytest.raises(ValueError, match="format must be one of onnx, torchscript, got 'tflite'"):
         export(run, "tflite")
     assert main(["export", str(run), "--format", "tflite"]) == 2
-    assert "format must be one of onnx, torchscript, got 'tflite'" in capsys.readouterr().err
+    assert "format must be one of onnx, torchscript, web, got 'tflite'" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"inputs must have shape \(N, 1, 8, 8\) with N >= 2, got \(3, 64\)"):
         export(run, "onnx", inputs=torch.zeros(3, 64))
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed

@@ -1,12 +1,41 @@
-"""``cnnlab serve``: the web visualiser on a loopback address."""
+"""``cnnlab serve`` (the visualiser on a loopback address) and ``cnnlab web build`` (the same page as a static site)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
 from cnnlab.web.security import is_loopback
+
+web_app = typer.Typer(help="The visualiser as a static site: no Python needed to open it.", no_args_is_help=True)
+
+
+@web_app.command("build")
+def build(
+    out: Path = typer.Option(..., "--out", help="Folder for the site (new, empty, or a site built before)."),
+    run: list[Path] = typer.Option(
+        None, "--run", help="Run folder(s) to show instead of the shipped MNIST models (repeatable)."
+    ),
+    dtype: str = typer.Option("auto", help="Weight storage: auto (float16 where exact), float16 or float32."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """Write a self-contained static site: the page, its JavaScript engine and the networks' weights.
+
+    Serve the folder with any static web server (python -m http.server -d DIR) or copy it to a course's
+    web space: drawing, both networks, inspection, receptive fields, the 1-D convolution and the
+    calculator all run in the browser. Training from the page needs cnnlab serve.
+    """
+    from cnnlab.web.site import build as build_site
+
+    report = build_site(out, run or None, dtype)
+    if as_json:
+        typer.echo(json.dumps(report))
+        return
+    models = ", ".join(f"{m['name']} ({m['bytes'] / 1e3:.0f} kB)" for m in report["models"])
+    typer.echo(f"wrote {report['files']} files, {report['bytes'] / 1e3:.0f} kB, to {out}; models: {models}")
+    typer.echo(f"open it with: python -m http.server -d {out}   (then http://localhost:8000/)")
 
 
 def serve(
@@ -64,3 +93,4 @@ def serve(
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.add_typer(web_app, name="web")

@@ -1,4 +1,9 @@
-"""The web visualiser: ``cnnlab serve`` shows a dense network and a CNN side by side on digits you draw.
+"""The web visualiser: a dense network and a CNN side by side on digits you draw, computed in the browser.
+
+The page under ``static/`` runs one client-side engine (``static/js/engine/``) on networks stored as
+web model files (:mod:`~cnnlab.web.bundle`, made from runs by :mod:`~cnnlab.web.runs`);
+:mod:`~cnnlab.web.site` writes it as a static site
+(``cnnlab web build``) or serves it from ``cnnlab serve``.
 
 :mod:`~cnnlab.web.models` loads run folders, :mod:`~cnnlab.web.digit` turns a drawing into an
 MNIST-style 28x28 input, :mod:`~cnnlab.web.inference` runs a forward pass keeping every layer's

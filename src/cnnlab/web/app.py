@@ -4,6 +4,8 @@
 route                                    what it does
 =======================================  ================================================================
 ``GET /``                                the page (``static/index.html``; scripts under ``/static``)
+``GET /models/index.json``, ``/models/F``  the networks as web model files: the page's forward passes, weights
+                                         and receptive fields run in the browser (:mod:`cnnlab.web.site`)
 ``GET /api/models``                      every model: spec, layers (shapes, windows, receptive fields), provenance
 ``POST /api/forward``                    JSON ``{"model", "image", "preprocess", "encoding"}`` or PNG bytes
                                          (``Content-Type: image/png``, ``?model=``) or a multipart upload
@@ -54,6 +56,7 @@ from cnnlab.web.inference import forward_all
 from cnnlab.web.models import WebModel, default_models, describe, unit_weights
 from cnnlab.web.parsing import ApiError, convert, get_model, json_object, read_body, read_forward_request
 from cnnlab.web.security import LocalOnly
+from cnnlab.web.site import add_routes
 from cnnlab.web.training import TrainingBusy, TrainingJob
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -83,6 +86,7 @@ def create_app(
     app.add_middleware(LocalOnly, host=host, port=port, max_body=max_body)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    add_routes(app, models)  # models/index.json and the web model files: the page computes in the browser
 
     @app.get("/")
     def index():

@@ -12,9 +12,18 @@ function ramp(stops, t) {
   return stops[i].map((v, k) => Math.round(v + f * (stops[i + 1][k] - v)));
 }
 
-export const sequential = (t) => ramp(SEQ, t);
-export const diverging = (t) => ramp(DIV, (t + 1) / 2); // t in [-1, 1]
-export const ink = (t) => ramp(INK, t);
+// Each map tabulated at 1024 levels (finer than 8-bit colour can show): drawing a layer then looks
+// colours up instead of interpolating, which keeps a pen stroke's redraw of every layer cheap.
+const LEVELS = 1024;
+function table(stops) {
+  const rows = Array.from({ length: LEVELS }, (_, i) => ramp(stops, i / (LEVELS - 1)));
+  return (t) => rows[Math.round(Math.min(1, Math.max(0, t)) * (LEVELS - 1)) || 0];
+}
+const SEQ_T = table(SEQ), DIV_T = table(DIV), INK_T = table(INK);
+
+export const sequential = (t) => SEQ_T(t);
+export const diverging = (t) => DIV_T((t + 1) / 2); // t in [-1, 1]
+export const ink = (t) => INK_T(t);
 
 export function css([r, g, b]) {
   return `rgb(${r},${g},${b})`;

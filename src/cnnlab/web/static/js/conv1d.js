@@ -1,10 +1,13 @@
 // The lecture's 1-D convolution, step by step: padding, window, dot product, bias, ReLU.
-// Every number comes from POST /api/conv1d (cnnlab.explain.conv1d_steps, as `cnnlab explain conv1d`).
+// Every number comes from engine/explain.js, the browser's port of cnnlab.explain.conv1d_steps
+// (what `cnnlab explain conv1d` prints).
 
-import { postJson } from "./api.js";
+import { conv1dSteps } from "./engine/explain.js";
 
 const num = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(2)).replace("-", "−");
-const parseList = (text) => text.split(",").map((t) => t.trim()).filter(Boolean).map(Number);
+// Numbers where the text is a number; the text itself otherwise, so that the error can quote it.
+const parseList = (text) => text.split(",").map((t) => t.trim()).filter(Boolean)
+  .map((t) => (Number.isFinite(Number(t)) ? Number(t) : t));
 
 export function renderConv1d(root) {
   root.innerHTML = `
@@ -25,15 +28,17 @@ export function renderConv1d(root) {
   const $ = (id) => root.querySelector(id);
   const stepCount = () => 2 + 3 * state.data.output_width;
 
-  async function load() {
+  function load() {
     try {
-      state.data = await postJson("/api/conv1d", { x: parseList($("#c1-x").value), weight: parseList($("#c1-w").value),
-        bias: Number($("#c1-b").value), stride: Number($("#c1-s").value), padding: Number($("#c1-p").value) });
+      const bias = Number($("#c1-b").value);
+      state.data = conv1dSteps(parseList($("#c1-x").value), parseList($("#c1-w").value),
+        { bias: Number.isFinite(bias) ? bias : $("#c1-b").value, stride: Number($("#c1-s").value), padding: Number($("#c1-p").value) });
       state.step = Math.min(state.step, stepCount() - 1);
       draw();
     } catch (err) {
       state.data = null;
-      $("#c1-view").innerHTML = `<div class="error">${err.message}</div>`;
+      $("#c1-view").innerHTML = '<div class="error"></div>';
+      $("#c1-view .error").textContent = err.message;
       $("#c1-say").textContent = "";
     }
   }

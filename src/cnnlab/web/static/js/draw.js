@@ -1,9 +1,11 @@
-// The drawing pad: pointer events (mouse, pen and touch), dark ink on white, PNG snapshots.
+// The drawing pad: pointer events (mouse, pen and touch), dark ink on white; its pixels as grey levels.
+
+import { greyFromRGBA } from "./engine/digit.js";
 
 export class DrawingPad {
   constructor(canvas, onChange) {
     this.canvas = canvas;
-    this.ctx = canvas.getContext("2d");
+    this.ctx = canvas.getContext("2d", { willReadFrequently: true });
     this.onChange = onChange;
     this.last = null;
     this.empty = true;
@@ -61,7 +63,9 @@ export class DrawingPad {
     this.empty = true;
   }
 
-  png() {
-    return new Promise((resolve) => this.canvas.toBlob(resolve, "image/png"));
+  // Grey levels in [0, 1], (height, width), as Pillow reads the pad's PNG (what the server used to get).
+  grey() {
+    const { width, height } = this.canvas;
+    return greyFromRGBA(this.ctx.getImageData(0, 0, width, height).data, width, height);
   }
 }

@@ -1,10 +1,9 @@
 // The neuron inspector: a unit's weights, its inputs and the arithmetic it performs, with numbers.
 
-import { getWeights } from "./api.js";
 import { css, drawGrid, scaleFor } from "./colors.js";
+import { padIndex } from "./engine/layers.js";
 
 const fmt = (v) => (Math.abs(v) >= 1000 ? v.toExponential(2) : v.toFixed(4)).replace("-", "−");
-const flatten = (a) => (Array.isArray(a) ? a.flat(Infinity) : a);
 
 function flatIndex(shape, unit) {
   return shape.length === 3 ? (unit.c * shape[1] + unit.y) * shape[2] + unit.x : unit.i;
@@ -65,7 +64,7 @@ export class Inspector {
       its receptive field in the input and the arithmetic it performs.</p>`;
   }
 
-  async show(view, k, unit, pinned) {
+  show(view, k, unit, pinned) {
     const token = ++this.token;
     const stage = view.stages[k];
     if (!view.result) return;
@@ -77,40 +76,41 @@ export class Inspector {
       const [y0, y1] = field.rows, [x0, x1] = field.cols;
       seen = `input rows ${y0}–${y1}, columns ${x0}–${x1} (${y1 - y0 + 1}×${x1 - x0 + 1} pixels)`;
     }
-    const head = `<h3>${view.model.title} · ${stage.title}${pinned ? ' <span class="pin">pinned</span>' : ""}</h3>
+    const head = document.createElement("div");
+    head.innerHTML = `<h3><span></span>${pinned ? ' <span class="pin">pinned</span>' : ""}</h3>
       <div class="dim">${unitText(unit)} · sees ${seen}</div>`;
+    head.querySelector("h3 span").textContent = `${view.model.title} · ${stage.title}`;
     const body = document.createElement("div");
     if (stage.kind === "input") {
       const v = view.input[flat], { mean: [m], std: [s] } = view.model;
       body.innerHTML = `<pre class="math">pixel = ${fmt(v)}\nx = (pixel − ${m}) / ${s} = ${fmt((v - m) / s)}</pre>`;
     } else if (stage.kind === "conv" || stage.kind === "linear") {
-      await this.weighted(view, stage, unit, flat, body, view.stages[k - 1].kind === "input");
+      this.weighted(view, stage, unit, flat, body, view.stages[k - 1].kind === "input");
     } else {
       this.pooled(view, stage, unit, flat, body);
     }
     if (token !== this.token) return;
-    this.root.innerHTML = head;
-    this.root.appendChild(body);
+    this.root.replaceChildren(...head.childNodes, body);
   }
 
-  async weighted(view, stage, unit, flat, body, fromInput) {
+  weighted(view, stage, unit, flat, body, fromInput) {
     const layer = stage.layer, first = stage.first;
     const inputs = layerInput(view, first);
     let w, b, xs, shape;
     if (stage.kind === "conv") {
-      const all = await getWeights(view.model.name, first);
+      const one = view.engine.unitWeights(first, unit.c);
       const [c, h, wd] = layer.in_shape, F = layer.kernel_size, S = layer.stride, P = layer.padding;
-      w = flatten(all.weight[unit.c]); b = all.bias[unit.c]; shape = [c, F, F];
+      const mode = view.engine.infos[first].layer.padding_mode;
+      w = one.weight; b = one.bias; shape = one.shape;
       xs = new Float32Array(c * F * F);
       for (let ch = 0; ch < c; ch++) for (let ky = 0; ky < F; ky++) for (let kx = 0; kx < F; kx++) {
-        const y = unit.y * S - P + ky, x = unit.x * S - P + kx;
-        xs[(ch * F + ky) * F + kx] = y >= 0 && y < h && x >= 0 && x < wd ? inputs[(ch * h + y) * wd + x] : 0;
+        // The padded input as the engine sees it: zeros, or wrapped/reflected values of the image.
+        const y = padIndex(unit.y * S - P + ky, h, mode), x = padIndex(unit.x * S - P + kx, wd, mode);
+        xs[(ch * F + ky) * F + kx] = y >= 0 && x >= 0 ? inputs[(ch * h + y) * wd + x] : 0;
       }
     } else {
-      const one = await getWeights(view.model.name, first, unit.i);
-      shape = [];
-      for (let a = one.weight; Array.isArray(a); a = a[0]) shape.push(a.length);
-      w = flatten(one.weight); b = one.bias; xs = inputs;
+      const one = view.engine.unitWeights(first, unit.i);
+      shape = one.shape; w = one.weight; b = one.bias; xs = inputs;
     }
     const products = Array.from(w, (wi, j) => wi * xs[j]);
     const sum = products.reduce((a, p) => a + p, 0), z = sum + b;

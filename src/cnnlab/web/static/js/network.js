@@ -1,5 +1,6 @@
 // One network drawn as a column of stages: input, each conv/pool/dense layer (its activation
 // folded in), and the output probabilities. Handles hit-testing and receptive-field highlights.
+// Any network the engine accepts (one grey channel, up to 64x64) is laid out from its description.
 
 import { css, drawGrid, ink, scaleFor } from "./colors.js";
 import { traceBack } from "./trace.js";
@@ -33,10 +34,13 @@ export function shapeText(shape) {
 }
 
 export class NetView {
-  constructor(container, model, onFocus) {
-    this.model = model;
-    this.stages = buildStages(model);
+  // engine: an engine/model.js Model; onFocus(view, k, unit, click); onRemove(view) for a dropped model.
+  constructor(container, engine, onFocus, onRemove = null) {
+    this.engine = engine;
+    this.model = engine.describe();
+    this.stages = buildStages(this.model);
     this.onFocus = onFocus;
+    this.onRemove = onRemove;
     this.focus = null;
     this.result = null;
     this.input = null;
@@ -45,24 +49,48 @@ export class NetView {
   }
 
   build() {
-    const m = this.model, acc = m.provenance.test_accuracy;
+    const m = this.model, acc = m.provenance.test_accuracy, [, h, w] = m.input_shape;
+    const dataset = m.provenance.dataset ? `${String(m.provenance.dataset).toUpperCase()} ` : "";
     this.root.innerHTML = `
       <div class="net-head">
-        <div><h2>${m.title}</h2><code class="spec">${m.spec}</code></div>
-        <div class="pred" id="pred-${m.name}" data-prediction=""><span class="pred-label">–</span><span class="pred-p"></span></div>
+        <div><h2></h2><code class="spec"></code></div>
+        <div class="pred" data-prediction=""><span class="pred-label">–</span><span class="pred-p"></span></div>
       </div>
-      <div class="meta">${m.num_params.toLocaleString()} parameters${acc !== undefined ? ` · MNIST test accuracy ${(100 * acc).toFixed(2)}%` : ""}</div>`;
+      <div class="meta"></div>`;
+    // Names and facts come from the model file: text, never markup.
+    this.root.querySelector(".meta").textContent = `${m.num_params.toLocaleString()} parameters` +
+      (typeof acc === "number" ? ` · ${dataset}test accuracy ${(100 * acc).toFixed(2)}%` : "");
+    this.root.querySelector("h2").textContent = m.title;
+    this.root.querySelector(".spec").textContent = m.spec;
+    const pred = this.root.querySelector(".pred");
+    pred.id = `pred-${m.name}`;
+    pred.dataset.model = m.name;
+    if (this.onRemove) {
+      const meta = this.root.querySelector(".meta");
+      meta.append(` · from ${this.engine.source} `);
+      const remove = document.createElement("button");
+      remove.className = "remove";
+      remove.textContent = "remove";
+      remove.title = `remove ${m.name} from the page`;
+      remove.onclick = () => this.onRemove(this);
+      meta.appendChild(remove);
+    }
+    this.stages[0].title = h === 28 && w === 28 ? "input (preprocessed)" : `input (the 28×28 frame resized to ${h}×${w})`;
     this.views = this.stages.map((stage, k) => {
       const block = document.createElement("div");
       block.className = "stage";
       const caption = stage.kind === "input" ? "" : ` · ${stage.params.toLocaleString()} params`;
-      block.innerHTML = `<div class="stage-title"><span>${stage.title}</span><span class="dim">${shapeText(stage.shape)}${caption}</span></div>`;
+      block.innerHTML = `<div class="stage-title"><span></span><span class="dim">${shapeText(stage.shape)}${caption}</span></div>`;
+      block.querySelector("span").textContent = stage.title;
       let el;
       if (stage.output) {
         el = document.createElement("div");
         el.className = "bars";
-        el.innerHTML = m.classes.map((c, i) => `<div class="bar-row" data-i="${i}"><span class="bar-label">${c}</span>
-          <span class="bar-track"><span class="bar-fill"></span></span><span class="bar-p">–</span></div>`).join("");
+        m.classes.forEach((c, i) => {
+          el.insertAdjacentHTML("beforeend", `<div class="bar-row" data-i="${i}"><span class="bar-label"></span>
+            <span class="bar-track"><span class="bar-fill"></span></span><span class="bar-p">–</span></div>`);
+          el.lastElementChild.querySelector(".bar-label").textContent = c;
+        });
         el.addEventListener("pointermove", (e) => {
           const row = e.target.closest(".bar-row");
           if (row) this.onFocus(this, k, { i: +row.dataset.i }, false);
@@ -73,7 +101,10 @@ export class NetView {
         });
       } else {
         el = document.createElement("canvas");
-        if (stage.kind === "input") el.id = `input-${m.name}`;
+        if (stage.kind === "input") {
+          el.id = `input-${m.name}`;
+          el.classList.add("input-stage");
+        }
         el.dataset.stage = k;
         el.addEventListener("pointermove", (e) => {
           const unit = this.hit(k, e.offsetX, e.offsetY);
@@ -97,7 +128,7 @@ export class NetView {
       if (stage.output) return null;
       if (stage.shape.length === 3) {
         const [c, h, w] = stage.shape;
-        const target = stage.kind === "input" ? 140 : c <= 6 ? 56 : 40;
+        const target = stage.kind === "input" ? 140 : c <= 6 ? 56 : 40; // CSS pixels for the longer side
         const s = Math.max(1, Math.round(target / Math.max(h, w)));
         const cols = Math.max(1, Math.min(c, Math.floor((width + GAP) / (w * s + GAP))));
         const rows = Math.ceil(c / cols);
@@ -144,7 +175,7 @@ export class NetView {
   update(input, result) {
     this.input = input;
     this.result = result;
-    const label = this.root.querySelector(`#pred-${this.model.name}`);
+    const label = this.root.querySelector(".pred");
     label.dataset.prediction = result.label;
     label.querySelector(".pred-label").textContent = result.label;
     label.querySelector(".pred-p").textContent = `${(100 * result.probabilities[result.prediction]).toFixed(1)}%`;

@@ -1,14 +1,13 @@
 // Receptive-field tracing: which units of every earlier stage feed one unit, exactly.
 //
 // A conv or pool window maps output rows [lo, hi] to input rows [lo*S - P, hi*S - P + F - 1],
-// clipped to the input (padding zeros are connected to nothing). Conv windows span every input
+// clipped to the input (padding is connected to nothing): backRange in engine/shapes.js, the one
+// accounting of windows in the browser, tested against cnnlab.shapes. Conv windows span every input
 // channel; pooling keeps the channel. Dense layers see everything before them.
 
-export function backRange([lo, hi], { kernel_size: F, stride: S, padding: P }, size) {
-  const a = Math.max(0, lo * S - P);
-  const b = Math.min(size - 1, hi * S - P + F - 1);
-  return a <= b ? [a, b] : null;
-}
+import { backRange } from "./engine/shapes.js";
+
+export { backRange };
 
 // stages: [{kind, shape, layer (window metadata for conv/pool)}], stage 0 = input.
 // unit: {c, y, x} for a spatial stage, {i} for a dense one.

@@ -1,12 +1,18 @@
 // Training from the page: POST /api/train starts cnnlab's trainer on MNIST in the server; the page
 // polls GET /api/train and redraws the accuracy curve and the first conv layer's filters per epoch.
+// Training needs Python: on a static site (cnnlab web build) the panel says how to get it instead.
 
-import { postJson } from "./api.js";
+import { getJson, postJson } from "./api.js";
 import { diverging, drawGrid } from "./colors.js";
 
 const NS = "http://www.w3.org/2000/svg";
 
-export function renderTraining(root) {
+export function renderTraining(root, server) {
+  if (!server) {
+    root.innerHTML = `<p class="needs-server">Training runs PyTorch, so it needs Python: install cnnlab and run
+      <code>cnnlab serve</code>, then open the page it prints. Everything else on this page runs in your browser.</p>`;
+    return;
+  }
   root.innerHTML = `
     <div class="c1-form train-form">
       <label class="grow">model <input id="tr-model" value="conv(6,5,p=2)-relu-maxpool(2)-conv(16,5)-relu-maxpool(2)-flatten-linear(120)-relu-linear(84)-relu-linear"></label>
@@ -25,8 +31,7 @@ export function renderTraining(root) {
   let timer = null;
 
   async function poll() {
-    const response = await fetch("/api/train");
-    const status = await response.json();
+    const status = await getJson("api/train");
     draw(status);
     const busy = status.state === "running" || status.state === "loading data";
     clearTimeout(timer);
@@ -49,7 +54,7 @@ export function renderTraining(root) {
 
   $("#tr-start").onclick = async () => {
     try {
-      await postJson("/api/train", { model: $("#tr-model").value, epochs: Number($("#tr-epochs").value),
+      await postJson("api/train", { model: $("#tr-model").value, epochs: Number($("#tr-epochs").value),
         train_subset: Number($("#tr-subset").value), lr: Number($("#tr-lr").value) });
       poll();
     } catch (err) {
@@ -57,7 +62,7 @@ export function renderTraining(root) {
       $("#tr-say").className = "error";
     }
   };
-  $("#tr-stop").onclick = async () => { await postJson("/api/train/stop", {}); poll(); };
+  $("#tr-stop").onclick = async () => { await postJson("api/train/stop", {}); poll(); };
   poll();
 }
 

@@ -1,0 +1,125 @@
+"""The static visualiser site in headless Chromium: its size, the first prediction after load, the forward passes.
+
+Builds the site with the two default networks (``cnnlab web build``), serves it with
+``python -m http.server`` on 127.0.0.1 and drives Debian's Chromium through playwright-core
+(``tests/web_e2e/bench.mjs``; needs ``cd tests/web_e2e && npm ci``). Rows:
+
+* ``site size``: every file of the site (the page, its ES modules, both networks' weights);
+* ``first prediction``: from navigation start (and from DOMContentLoaded, and from the load event)
+  until both networks' predictions are on the screen, for ``--loads`` fresh page loads (no cache), median;
+* ``forward ...``: the browser engine's forward pass with every layer's activations (median over
+  ``--repeat`` runs on the page's drawing), each network and both; ``window.cnnlab.forward`` adds the
+  conversion to nested arrays; ``whole update`` is what one pen stroke costs: preprocessing,
+  both forward passes and the redraw of every layer.
+
+Targets (issue #14): site <= 2 MB, first prediction <= 300 ms, both forward passes <= 10 ms.
+
+Usage::
+
+    PYTHONPATH=src python benchmarks/web_static.py [--loads 5] [--repeat 200] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = {"site_bytes": 2_000_000, "first_prediction_ms": 300.0, "forward_both_ms": 10.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loads", type=int, default=5, help="fresh page loads for the first-prediction time")
+    parser.add_argument("--repeat", type=int, default=200, help="runs per forward-pass timing")
+    parser.add_argument("--chromium", default=os.environ.get("CNNLAB_CHROMIUM", "/usr/bin/chromium"))
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+
+    from cnnlab.web.site import build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        report = build(Path(tmp) / "site")
+        build_s = time.perf_counter() - t0
+        server = subprocess.Popen(
+            [sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", report["out"], "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            port = re.search(r"port (\d+)", server.stdout.readline()).group(1)
+            job, out = Path(tmp) / "job.json", Path(tmp) / "out.json"
+            job.write_text(
+                json.dumps(
+                    {
+                        "url": f"http://127.0.0.1:{port}/",
+                        "chromium": args.chromium,
+                        "loads": args.loads,
+                        "repeat": args.repeat,
+                    }
+                )
+            )
+            driver = ROOT / "tests/web_e2e/bench.mjs"
+            subprocess.run(["node", str(driver), str(job), str(out)], check=True, cwd=driver.parent, timeout=600)
+            measured = json.loads(out.read_text())
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+    loads = measured["loads"]
+    first = statistics.median(x["first_prediction_ms"] for x in loads)
+    after_dcl = statistics.median(x["first_prediction_ms"] - x["dom_content_loaded_ms"] for x in loads)
+    after_load = statistics.median(x["first_prediction_ms"] - x["load_event_ms"] for x in loads)
+    rows = {k: round(v, 3) for k, v in measured["timings"].items()}
+    result = {
+        "site_bytes": report["bytes"],
+        "site_files": report["files"],
+        "model_bytes": {m["name"]: m["bytes"] for m in report["models"]},
+        "build_seconds": round(build_s, 3),
+        "first_prediction_ms": round(first, 1),
+        "first_prediction_after_domcontentloaded_ms": round(after_dcl, 1),
+        "first_prediction_after_load_event_ms": round(after_load, 1),
+        "loads": loads,
+        "timings_ms": rows,
+        "browser": measured.get("userAgent"),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "targets": TARGETS,
+    }
+    result["meets_targets"] = {
+        "site_bytes": report["bytes"] <= TARGETS["site_bytes"],
+        "first_prediction_ms": first <= TARGETS["first_prediction_ms"],
+        "forward_both_ms": rows["forward, both networks"] <= TARGETS["forward_both_ms"],
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(
+        f"static site: {report['files']} files, {report['bytes'] / 1e6:.2f} MB (target <= 2 MB); built in {build_s:.2f} s"
+    )
+    print(f"  models: {', '.join(f'{k} {v / 1e3:.0f} kB' for k, v in result['model_bytes'].items())}")
+    print(
+        f"first prediction: median {first:.0f} ms from navigation start over {len(loads)} fresh loads "
+        f"({after_dcl:.0f} ms after DOMContentLoaded, {after_load:.0f} ms after the load event; target <= 300 ms); each: "
+        + ", ".join(f"{x['first_prediction_ms']:.0f}" for x in loads)
+    )
+    print(f"{'in the browser (median of ' + str(args.repeat) + ')':<46} {'ms':>8}")
+    for name, ms in rows.items():
+        print(f"{name:<46} {ms:>8.2f}")
+    print(
+        f"targets met: {result['meets_targets']}  (load average {result['load_average']:.1f} on {os.cpu_count()} CPUs)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+// Timings of the static site in headless Chromium, for benchmarks/web_static.py.
+//
+//   node bench.mjs JOB.json OUT.json       JOB: {url, chromium, loads, repeat}
+//
+// Per page load (a fresh browser context each, so nothing is cached): when the first prediction was
+// shown, from navigation start and from DOMContentLoaded. On the last page: median times of the engine's
+// forward pass (each network, and both), of window.cnnlab.forward (nested arrays out), of the
+// preprocessing of the drawing, and of a whole update (preprocess + forward + redraw of every layer).
+import { readFileSync, writeFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const [jobFile, outFile] = process.argv.slice(2);
+const job = JSON.parse(readFileSync(jobFile, "utf8"));
+const browser = await chromium.launch({ executablePath: job.chromium, args: ["--headless", "--no-sandbox", "--disable-gpu"] });
+const out = { loads: [] };
+try {
+  let page;
+  for (let i = 0; i < job.loads; i++) {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    page = await context.newPage();
+    await page.goto(job.url);
+    await page.waitForFunction(() => document.body.dataset.ready === "1", null, { timeout: 30000 });
+    out.loads.push(await page.evaluate(() => {
+      const nav = performance.getEntriesByType("navigation")[0];
+      const mark = (name) => performance.getEntriesByName(name)[0].startTime;
+      return { first_prediction_ms: mark("cnnlab:first-prediction"), models_loaded_ms: mark("cnnlab:models-loaded"),
+        dom_content_loaded_ms: nav.domContentLoadedEventEnd, load_event_ms: nav.loadEventStart };
+    }));
+    if (i < job.loads - 1) await context.close();
+  }
+  out.timings = await page.evaluate(async (repeat) => {
+    const { preprocess } = await import(new URL("static/js/engine/digit.js", location.href).href);
+    const state = window.cnnlab.page, frame = state.frame, nested = [];
+    for (let y = 0; y < 28; y++) nested.push(Array.from(frame.subarray(28 * y, 28 * y + 28)));
+    const median = (f) => {
+      for (let i = 0; i < 10; i++) f();
+      const times = [];
+      for (let i = 0; i < repeat; i++) { const t0 = performance.now(); f(); times.push(performance.now() - t0); }
+      times.sort((a, b) => a - b);
+      return times[Math.floor(times.length / 2)];
+    };
+    const medianAsync = async (f) => {
+      for (let i = 0; i < 10; i++) await f();
+      const times = [];
+      for (let i = 0; i < repeat; i++) { const t0 = performance.now(); await f(); times.push(performance.now() - t0); }
+      times.sort((a, b) => a - b);
+      return times[Math.floor(times.length / 2)];
+    };
+    const rows = {};
+    for (const view of state.views) rows[`forward ${view.model.name}`] = median(() => view.engine.forward(frame));
+    rows["forward, both networks"] = median(() => state.views.forEach((v) => v.engine.forward(frame)));
+    rows["window.cnnlab.forward, both"] = await medianAsync(async () => {
+      for (const v of state.views) await window.cnnlab.forward(v.model.name, nested);
+    });
+    const grey = state.pad.grey();
+    rows["preprocess drawing (280x280)"] = median(() => preprocess(grey, 280, 280));
+    rows["whole update (preprocess, forward, redraw)"] = median(() => state.refresh());
+    return rows;
+  }, job.repeat);
+  out.userAgent = await page.evaluate(() => navigator.userAgent);
+} finally {
+  writeFileSync(outFile, JSON.stringify(out));
+  await browser.close();
+}
