@@ -11,11 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "import_graph.py"
 
 # Imports that break the layering today and are being moved; this list only ever shrinks.
-KNOWN_UPWARD = {
-    ("cnnlab.data.registry", "cnnlab.physics.dataset"),
-    ("cnnlab.train.runs", "cnnlab"),
-}
-KNOWN_CYCLES = [["cnnlab", "cnnlab.train.loop", "cnnlab.train.runs"]]
+KNOWN_UPWARD = {("cnnlab.data.registry", "cnnlab.physics.dataset")}
+KNOWN_CYCLES: list[list[str]] = []
 
 
 @pytest.fixture(scope="module")

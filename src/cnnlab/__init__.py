@@ -5,7 +5,9 @@ The core: :mod:`cnnlab.shapes` (output sizes, parameter counts, receptive fields
 (PyTorch), then :mod:`cnnlab.data` and :mod:`cnnlab.train`.
 """
 
-__version__ = "0.1.0"
+from cnnlab._version import __version__
+
+__all__ = ["__version__", "load"]
 
 
 def load(run_dir, weights: str = "model.safetensors"):

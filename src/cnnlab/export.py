@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnlab.train.checkpoint import atomic_write
+from cnnlab.io import atomic_write
 from cnnlab.train.runs import LoadedModel, load
 
 FORMATS = ("onnx", "torchscript")

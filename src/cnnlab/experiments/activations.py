@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cnnlab.data.normalization import normalize
 from cnnlab.experiments import plots, report
 from cnnlab.spec import shape_text
-from cnnlab.train.loop import normalize
 
 MAX_CHANNELS = 16  # feature maps shown per layer
 

@@ -31,10 +31,11 @@ import torch
 from cnnlab import engine as cnnlab_engine
 from cnnlab.data.augment import shift
 from cnnlab.data.dataset import Dataset
+from cnnlab.data.normalization import normalize
 from cnnlab.experiments import plots, report
 from cnnlab.experiments.runner import Trained, accuracy, eval_subset, train
 from cnnlab.train import TrainConfig
-from cnnlab.train.loop import normalize, predict_logits
+from cnnlab.train.loop import predict_logits
 
 #: The ``equivariant`` preset with 2x2 max pooling (stride 2) after each of its first two convs.
 POOLED_TWIN = (

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from cnnlab.train.checkpoint import atomic_write
+from cnnlab.io import atomic_write_text
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -86,7 +86,7 @@ def save(result, out: str | Path) -> Path:
 
 def write_text(path: str | Path, text: str) -> None:
     """UTF-8 text (the reports contain ±), written atomically."""
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write_text(path, text, encoding="utf-8")
     os.chmod(path, 0o644)  # a report is for reading; the atomic temporary file was created private
 
 

@@ -34,9 +34,10 @@ import torch
 
 from cnnlab import spec as S
 from cnnlab.data.dataset import Dataset
+from cnnlab.data.normalization import normalize
 from cnnlab.engine import Network
 from cnnlab.train import History, TrainConfig, Trainer
-from cnnlab.train.loop import normalize, predict_logits
+from cnnlab.train.loop import predict_logits
 
 ALIASES: dict[str, str] = {
     "cnn-small": "conv(8,5,p=2)-relu-maxpool(2)-conv(16,5,p=2)-relu-maxpool(2)-flatten-linear",

@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from cnnlab.train.loop import normalize, predict_logits
+from cnnlab.data.normalization import normalize
+from cnnlab.train.loop import predict_logits
 from cnnlab.train.runs import LoadedModel
 
 

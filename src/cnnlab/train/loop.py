@@ -21,18 +21,13 @@ from tqdm import tqdm
 
 from cnnlab import engine
 from cnnlab.data.dataset import Dataset
+from cnnlab.data.normalization import normalize
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train import distributed, runs
 from cnnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, History, NonFiniteLossError
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.device import amp_dtype, pick_device
 from cnnlab.train.optim import lr_factor, make_optimizer
-
-
-def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """Per-channel (x - mean) / std for ``(N, C, ...)`` inputs."""
-    shape = (1, -1) + (1,) * (x.dim() - 2)
-    return (x - torch.tensor(mean, dtype=x.dtype).view(shape)) / torch.tensor(std, dtype=x.dtype).view(shape)
 
 
 @torch.inference_mode()

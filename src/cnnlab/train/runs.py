@@ -29,8 +29,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from cnnlab import __version__, engine
-from cnnlab.train.checkpoint import CheckpointError, atomic_write, atomic_write_text, load_model_state
+from cnnlab import engine
+from cnnlab._version import __version__
+from cnnlab.data.normalization import normalize
+from cnnlab.io import atomic_write, atomic_write_text
+from cnnlab.train.checkpoint import CheckpointError, load_model_state
 from cnnlab.train.config import TrainConfig, field_names
 
 RUN_KEYS = ("spec", "input_shape", "classes", "normalize", "params", "cnnlab_version")
@@ -107,8 +110,6 @@ class LoadedModel:
     @torch.inference_mode()
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities for raw inputs ``(N, *input_shape)`` (e.g. images in [0, 1])."""
-        from cnnlab.train.loop import normalize
-
         x = torch.as_tensor(x, dtype=torch.float32)
         if x.dim() == len(self.net.input_shape):
             x = x.unsqueeze(0)
