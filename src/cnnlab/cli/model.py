@@ -47,7 +47,7 @@ def _default_shape(model: str) -> tuple[int, ...]:
 
 
 def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
-    """List the named networks with their spec, input shape and parameters."""
+    """List the named networks with their spec, input shape, parameters and recipe."""
     rows = []
     for name, preset in S.PRESETS.items():
         total = sum(i.params for i in S.analyze(preset.text, preset.input_shape, num_classes=10))
@@ -58,6 +58,7 @@ def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON o
                 "input_shape": list(preset.input_shape),
                 "params": total,
                 "description": preset.description,
+                "recipe": preset.recipe,
             }
         )
     if as_json:
@@ -69,6 +70,14 @@ def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON o
             f"{row['name']:<12} {row['params']:>9,} params  input {shape:<8} {row['description']}\n"
             f"{'':<12} {row['spec']}"
         )
+        if row["recipe"]:
+            typer.echo(
+                f"{'':<12} trains with recipe {row['recipe']!r}: cnnlab train --model {row['name']} "
+                f"= cnnlab train --recipe {row['recipe']}"
+            )
+    typer.echo("\nrecipes (cnnlab train --recipe NAME; options given on the command line override them):")
+    for name, entry in S.RECIPES.items():
+        typer.echo(f"{name:<12} {entry.description}")
 
 
 @explain_app.command("conv1d")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import typer
 
+from cnnlab.spec.presets import RECIPES
 from cnnlab.train import TrainConfig, distributed, fit, load
 from cnnlab.train.config import OPTIMIZERS, SCHEDULES
+from cnnlab.train.recipes import config_for
 
 DEFAULT_RUNS = Path("runs")
 
@@ -29,7 +31,12 @@ def _emit(as_json: bool):
 
 
 def train(
-    model: str = typer.Option(None, "--model", "-m", help="Preset (cnnlab presets) or spec text. Default: lenet."),
+    model: str = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Preset (cnnlab presets) or spec text. Default: lenet. A preset with a recipe (fast, fast995) trains with it.",
+    ),
     dataset: str = typer.Option(
         None,
         "--dataset",
@@ -67,7 +74,10 @@ def train(
         None, "--config", help="JSON or TOML file of config fields; options given here override it."
     ),
     recipe: str = typer.Option(
-        None, "--recipe", help="Start from a tuned recipe: fast (MNIST 99 % in seconds) or fast995."
+        None,
+        "--recipe",
+        help=f"Start from a tuned recipe: {', '.join(RECIPES)} (cnnlab presets). A preset that carries a recipe "
+        "(--model fast) brings it along.",
     ),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/MODEL-DATASET-TIME)."),
     resume: Path = typer.Option(None, "--resume", help="Continue an interrupted run from its folder."),
@@ -113,12 +123,8 @@ def train(
         if recipe is not None:
             raise ValueError("give either --config or --recipe, not both")
         cfg = TrainConfig.from_file(config, **overrides)
-    elif recipe is not None:
-        from cnnlab.train.recipes import recipe as get_recipe
-
-        cfg = get_recipe(recipe).replace(**overrides)
     else:
-        cfg = TrainConfig(**overrides)
+        cfg = config_for(overrides, recipe)
     cfg.validate()
     rank = distributed.env_context()
     if rank.enabled and out is None:

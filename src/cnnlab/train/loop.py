@@ -58,6 +58,7 @@ class Trainer:
         log: Callable[[str], None] | None = print,
         progress: bool | None = None,
         dist: distributed.Context = distributed.Context(),
+        net: torch.nn.Module | None = None,
     ):
         self.config = config.validate()
         self.dist = dist  # one process unless started by torchrun (see cnnlab.train.distributed)
@@ -69,7 +70,9 @@ class Trainer:
         self.device = distributed.local_device(pick_device(config.device), dist)
         self.data = dataset if dataset is not None else load_data(config)
         self._prepare_data()
-        self.net = engine.build(config.model, self.data.input_shape, self.data.num_classes, seed=config.seed)
+        if net is None:
+            net = engine.build(config.model, self.data.input_shape, self.data.num_classes, seed=config.seed)
+        self.net = net
         self.memory_format = (
             torch.channels_last if config.channels_last and len(self.data.input_shape) == 3 else torch.contiguous_format
         )
@@ -297,6 +300,7 @@ def fit(
     resume: str | Path | None = None,
     log: Callable[[str], None] | None = None,
     progress: bool | None = None,
+    net: torch.nn.Module | None = None,
 ) -> History:
     """Train a network as ``config`` says; returns the :class:`History`.
 
@@ -312,7 +316,7 @@ def fit(
     arguments and they train together with DistributedDataParallel (see :mod:`cnnlab.train.distributed`).
     """
     with distributed.process_group(pick_device(config.device)) as dist:
-        trainer = Trainer(config, dataset, out, callbacks, log, progress, dist)
+        trainer = Trainer(config, dataset, out, callbacks, log, progress, dist, net)
         if resume is not None:
             path = Path(resume)
             trainer.resume(path / "checkpoint-last.safetensors" if path.is_dir() else path)
