@@ -8,8 +8,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from cnnlab import engine
-from cnnlab.train import Callback, CheckpointError, NonFiniteLossError, TrainConfig, fit, load
+from cnnlab import engine, load
+from cnnlab.train import Callback, CheckpointError, NonFiniteLossError, TrainConfig, fit
 from cnnlab.train.checkpoint import load_checkpoint, save_checkpoint
 
 SMALL_CNN = "conv(8,3,p=1)-bn-relu-maxpool(2)-flatten-dropout(0.2)-linear"

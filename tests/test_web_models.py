@@ -15,8 +15,9 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from cnnlab import engine
+from cnnlab.model import Model
 from cnnlab.web import digit
-from cnnlab.web.models import DEFAULT_RUNS, default_models, describe, load_model, models_from_runs, unit_weights
+from cnnlab.web.models import DEFAULT_RUNS, default_models, describe, models_from_runs, unit_weights
 
 STATIC = Path(__file__).resolve().parent.parent / "src/cnnlab/web/static"
 
@@ -76,10 +77,10 @@ def test_runs_that_cannot_be_drawn_or_loaded_are_refused(tmp_path):
     with pytest.raises(ValueError, match="draws 1x28x28 digits, but this model's input_shape is 1x8x8"):
         models_from_runs([small])
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        load_model(tmp_path / "missing")
+        Model.from_run(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no config.json"):
-        load_model(tmp_path / "empty")
+        Model.from_run(tmp_path / "empty")
 
 
 def test_unit_weights_shapes_and_errors():

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import typer
 
+from cnnlab.model import Model
 from cnnlab.spec.presets import RECIPES
-from cnnlab.train import TrainConfig, distributed, fit, load
+from cnnlab.train import TrainConfig, distributed, fit
 from cnnlab.train.config import OPTIMIZERS, SCHEDULES
 from cnnlab.train.recipes import config_for
 
@@ -176,9 +177,9 @@ def evaluate(
 ):
     """Accuracy, loss, per-class accuracy, confusion-matrix PNG and most confidently wrong examples PNG."""
     from cnnlab.data import load_dataset
-    from cnnlab.train.evaluate import evaluate_model
+    from cnnlab.evaluate import evaluate_model
 
-    model = load(run_dir)
+    model = Model.from_run(run_dir)
     name = dataset or model.config.get("dataset", "digits")
     data = load_dataset(name, data_dir=data_dir or (model.config.get("data_dir") if dataset is None else None))
     result = evaluate_model(model, data.x_test, data.y_test, out or Path(run_dir) / "evaluation")
@@ -206,9 +207,9 @@ def predict(
 
     from cnnlab.data import load_image
 
-    model = load(run_dir)
-    if tuple(model.net.input_shape) != (1, 28, 28):
-        raise ValueError(f"predict works on 28x28 grey digits; this run's input is {model.net.input_shape}")
+    model = Model.from_run(run_dir)
+    if model.input_shape != (1, 28, 28):
+        raise ValueError(f"predict works on 28x28 grey digits; this run's input is {model.input_shape}")
     results = []
     for path in images:
         pixels = load_image(path)

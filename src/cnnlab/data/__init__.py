@@ -11,7 +11,7 @@ from .download import ChecksumError, DownloadError, default_cache_dir
 from .embedded import load_digits_dataset, load_mnist1d
 from .images import MAX_PIXELS, load_image, load_image_folder, preprocess_digit, read_grey
 from .normalization import channel_stats, normalize
-from .registry import DATASETS, load_dataset
+from .registry import DATASETS, load_dataset, register_path_dataset
 from .sources import SOURCES, FileSpec, RemoteSource
 
 __all__ = [
@@ -34,5 +34,6 @@ __all__ = [
     "preprocess_digit",
     "random_translate",
     "read_grey",
+    "register_path_dataset",
     "shift",
 ]

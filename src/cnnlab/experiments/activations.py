@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlab.data.normalization import normalize
 from cnnlab.experiments import plots, report
+from cnnlab.model import Model
 from cnnlab.spec import shape_text
 
 MAX_CHANNELS = 16  # feature maps shown per layer
@@ -155,9 +155,9 @@ class ActivationsResult:
         )
 
 
-def _input(model, image) -> tuple[torch.Tensor, str]:
+def _input(model: Model, image) -> tuple[torch.Tensor, str]:
     """A raw input ``(C, H, W)`` from an image file, ``test:N`` (the run's dataset), or an array."""
-    shape = tuple(model.net.input_shape)
+    shape = model.input_shape
     if isinstance(image, (np.ndarray, torch.Tensor)):
         return torch.as_tensor(image, dtype=torch.float32).reshape(shape), "array"
     text = str(image)
@@ -191,15 +191,12 @@ def inspect_activations(
         unit: ``"LAYER"`` or ``"LAYER:I,J"`` (default: centre of the last spatial layer).
         channel: the unit's channel (default: the most active one).
     """
-    from cnnlab.train.runs import load
-
-    model = load(run_dir)
+    model = Model.from_run(run_dir)
     net = model.net
     raw, label = _input(model, image)
-    x = normalize(raw.unsqueeze(0), model.mean, model.std)[0]
-    with torch.inference_mode():
-        outputs = [o[0] for o in net.features(x.unsqueeze(0))]
-    prob = model.predict_proba(raw.unsqueeze(0))[0]
+    x = model.normalize(raw)[0]
+    outputs = [o[0] for o in model.activations(raw)]
+    prob = model.predict_proba(raw)[0]
     top = int(prob.argmax())
     layers = [
         {

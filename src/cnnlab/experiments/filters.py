@@ -243,9 +243,9 @@ def inspect_filters(
         spectrum_size: FFT size per axis (zero padding gives a smooth spectrum).
         max_plotted: at most this many filters in the plots (a dense layer has hundreds).
     """
-    from cnnlab.train.runs import load
+    from cnnlab.model import Model
 
-    model = load(run_dir)
+    model = Model.from_run(run_dir)
     index, weights = first_filters(model.net)
     layer = model.net.layers[index].to_text()
     stencil_sized = all(3 <= k <= 11 for k in weights.shape[1:])  # dense-layer templates are not stencils

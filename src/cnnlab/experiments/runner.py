@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,10 +26,9 @@ import torch
 
 from cnnlab import spec as S
 from cnnlab.data.dataset import Dataset
-from cnnlab.data.normalization import normalize
 from cnnlab.engine import Network
+from cnnlab.model import Model
 from cnnlab.train import History, TrainConfig, Trainer
-from cnnlab.train.loop import predict_logits
 from cnnlab.train.recipes import recipe as course_recipe
 
 
@@ -119,10 +119,18 @@ class Trained:
     history: History
     net: Network
     data: Dataset
+    config: TrainConfig
 
     @property
     def final(self) -> dict:
         return self.history.final
+
+    @functools.cached_property
+    def model(self) -> Model:
+        """The trained network as an inference handle (normalises raw inputs with the data's statistics)."""
+        return Model(
+            self.net, list(self.data.classes), list(self.data.mean), list(self.data.std), self.config.to_dict()
+        )
 
 
 def train(
@@ -144,13 +152,12 @@ def train(
     if prepare is not None:
         prepare(trainer)
     history = trainer.run()
-    return Trained(history, trainer.net, data)
+    return Trained(history, trainer.net, data, trainer.config)
 
 
-def accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, data: Dataset) -> float:
-    """Test accuracy of ``net`` on raw inputs ``x`` (normalised with ``data``'s statistics)."""
-    logits = predict_logits(net, normalize(x, data.mean, data.std))
-    return (logits.argmax(1) == y).float().mean().item()
+def accuracy(model: Model, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Accuracy of ``model`` on raw inputs ``x`` with labels ``y``."""
+    return (model.predict_logits(x).argmax(1) == y).float().mean().item()
 
 
 def eval_subset(x: torch.Tensor, y: torch.Tensor, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""Training: config, fit loop, callbacks, checkpoints and run folders.
+"""Training: config, fit loop, callbacks, checkpoints and run folders (:mod:`cnnlab.model` loads them back).
 
 Example:
     >>> from cnnlab.train import TrainConfig, fit
@@ -11,7 +11,6 @@ from cnnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, History,
 from cnnlab.train.checkpoint import CheckpointError
 from cnnlab.train.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from cnnlab.train.loop import Trainer, fit
-from cnnlab.train.runs import LoadedModel, load
 
 __all__ = [
     "OPTIMIZERS",
@@ -21,10 +20,8 @@ __all__ = [
     "CheckpointError",
     "EarlyStopping",
     "History",
-    "LoadedModel",
     "NonFiniteLossError",
     "TrainConfig",
     "Trainer",
     "fit",
-    "load",
 ]
