@@ -1,5 +1,10 @@
 """The fit loop, top to bottom: seed, data, model, optimizer, loop, evaluation, save.
 
+:class:`Trainer` is one run in one process; its setup is a sequence of small named steps (device,
+data, network, optimizer, precision, randomness, callbacks) and :meth:`Trainer.run` trains epoch by
+epoch. Data-parallel training changes a few of those steps; it lives in
+:class:`cnnlab.train.distributed.DataParallel`, and :func:`fit` picks it when started by torchrun.
+
 Example:
     >>> from cnnlab.train import TrainConfig, fit
     >>> history = fit(TrainConfig(model="logreg", dataset="digits", epochs=2, batch_size=128, lr=0.05))
@@ -12,7 +17,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -26,17 +31,16 @@ from cnnlab.train import checkpoint as ckpt
 from cnnlab.train import distributed, runs
 from cnnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, History, NonFiniteLossError
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.device import amp_dtype, pick_device
+from cnnlab.train.device import amp_dtype, pick_device, to_device_of
 from cnnlab.train.optim import lr_factor, make_optimizer
 
 
 @torch.inference_mode()
 def predict_logits(net: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """Logits for ``x`` (already normalised) in batches, model in eval mode."""
+    """Logits for ``x`` (already normalised) in batches on ``net``'s device, model in eval mode; float32 on the CPU."""
     was_training = net.training
     net.eval()
-    device = next(net.parameters()).device
-    out = torch.cat([net(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
+    out = torch.cat([net(to_device_of(net, x[i : i + batch_size])).float().cpu() for i in range(0, len(x), batch_size)])
     net.train(was_training)
     return out
 
@@ -46,8 +50,27 @@ def evaluate_logits(logits: torch.Tensor, y: torch.Tensor) -> dict:
     return {"loss": F.cross_entropy(logits, y).item(), "accuracy": (logits.argmax(1) == y).float().mean().item()}
 
 
+def _silent(message: str) -> None:
+    pass
+
+
 class Trainer:
-    """Holds the state of one run; :func:`fit` is the usual entry point."""
+    """One training run in this process; :func:`fit` is the usual entry point.
+
+    Args:
+        config: the run's configuration (validated here).
+        dataset: an already loaded dataset (else loaded from ``config.dataset``).
+        out: run folder to write, or None.
+        callbacks: called after every epoch, after the checkpointing and early stopping that the
+            config asks for; one that returns True stops training.
+        log: receives one line per epoch; None = silent.
+        progress: a progress bar per epoch on stderr (default: when stderr is a terminal).
+        net: a prebuilt ``torch.nn.Module`` mapping normalised inputs to logits, trained instead of
+            building ``config.model`` (e.g. a wrapper that symmetrises a network).
+    """
+
+    #: Whether this process logs and writes the run folder (in a multi-process job, rank 0 only).
+    is_main = True
 
     def __init__(
         self,
@@ -57,50 +80,35 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         log: Callable[[str], None] | None = print,
         progress: bool | None = None,
-        dist: distributed.Context = distributed.Context(),
         net: torch.nn.Module | None = None,
     ):
         self.config = config.validate()
-        self.dist = dist  # one process unless started by torchrun (see cnnlab.train.distributed)
         self.out = Path(out) if out is not None else None
-        self.log = log if log is not None and dist.is_main else (lambda message: None)
-        self.progress = dist.is_main and (sys.stderr.isatty() if progress is None else progress)
-        if config.threads:
-            torch.set_num_threads(config.threads)
-        self.device = distributed.local_device(pick_device(config.device), dist)
+        self.log = log if log is not None and self.is_main else _silent
+        self.progress = self.is_main and (sys.stderr.isatty() if progress is None else progress)
+        self.device = self.set_up_device()
         self.data = dataset if dataset is not None else load_data(config)
-        self._prepare_data()
-        if net is None:
-            net = engine.build(config.model, self.data.input_shape, self.data.num_classes, seed=config.seed)
-        self.net = net
-        self.memory_format = (
-            torch.channels_last if config.channels_last and len(self.data.input_shape) == 3 else torch.contiguous_format
-        )
-        self.net.to(self.device, memory_format=self.memory_format)
-        if dist.enabled:
-            distributed.check_batch_size(config.batch_size, dist.world_size)
-            distributed.check_last_batch(len(self.y_train), config.batch_size, dist.world_size)
-            self.net = distributed.sync_batchnorm(self.net, self.device)
-        self.loss_model = self.net.logits_model()
+        self.set_up_data()
+        self.net = self.set_up_network(net)
+        self.loss_model = self.net.logits_model() if isinstance(self.net, engine.Network) else self.net
+        self.train_model = self.wrap_for_training(self.loss_model)
         self.optimizer = make_optimizer(config, self.net.parameters())
-        self.train_model = distributed.wrap(self.loss_model, dist, self.device)  # DDP when several processes
-        self.amp_dtype = amp_dtype(config.amp, self.device)
-        # float16 needs loss scaling so that small gradients do not underflow; bfloat16 does not.
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
-        self.generator = torch.Generator().manual_seed(config.seed + 1)  # shuffling and augmentation
-        torch.manual_seed(config.seed + 2 + dist.rank)  # dropout: each rank its own masks
-        # The checkpoint is written first, so that a callback that fails or stops the run cannot lose it.
-        self.callbacks: list[Callback] = []
-        if self.out is not None:
-            self.callbacks.append(Checkpoint("val_loss" if config.val_split else "train_loss"))
-        if config.early_stopping:
-            self.callbacks.append(EarlyStopping(config.early_stopping))
-        self.callbacks.extend(callbacks)
+        self.set_up_precision()
+        self.set_up_randomness()
+        self.callbacks = self.standard_callbacks() + list(callbacks)
         self.history = History()
         self.start_epoch = 1
         self.steps_per_epoch = math.ceil(len(self.y_train) / config.batch_size)
 
-    def _prepare_data(self) -> None:
+    # -- setup, in the order __init__ runs it ------------------------------------------------------
+    def set_up_device(self) -> torch.device:
+        """Threads and device (``auto``: CUDA when present)."""
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        return pick_device(self.config.device)
+
+    def set_up_data(self) -> None:
+        """Normalise, hold out the validation split (seeded), keep ``train_subset`` examples."""
         cfg, data = self.config, self.data
         x, y = normalize(data.x_train, data.mean, data.std), data.y_train
         order = torch.randperm(len(y), generator=torch.Generator().manual_seed(cfg.seed))
@@ -118,14 +126,64 @@ class Trainer:
         self.x_train, self.y_train = x[train_index].contiguous(), y[train_index].contiguous()
         self.x_test, self.y_test = normalize(data.x_test, data.mean, data.std), data.y_test
 
-    # ----------------------------------------------------------------------------------------------
-    def save_checkpoint(self, name: str, epoch: int) -> None:
-        """Write a checkpoint (rank 0 only; in a multi-process job every rank must call it)."""
+    def set_up_network(self, net: torch.nn.Module | None) -> torch.nn.Module:
+        """``config.model`` built with seeded initial weights (or ``net``), on the device, in its memory layout."""
+        cfg, data = self.config, self.data
+        if net is not None and self.out is not None and not isinstance(net, engine.Network):
+            raise TypeError(
+                f"net must be a cnnlab.engine.Network when a run folder is written (out={str(self.out)!r}), "
+                f"got {type(net).__name__}; train it without out, or build it with cnnlab.engine.build"
+            )
+        if net is None:
+            net = engine.build(cfg.model, data.input_shape, data.num_classes, seed=cfg.seed)
+        image = len(data.input_shape) == 3
+        self.memory_format = torch.channels_last if cfg.channels_last and image else torch.contiguous_format
+        return net.to(self.device, memory_format=self.memory_format)
+
+    def wrap_for_training(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The module the training step calls (one process: the model itself)."""
+        return model
+
+    def set_up_precision(self) -> None:
+        """Mixed precision (``config.amp``) and, for float16, a gradient scaler."""
+        self.amp_dtype = amp_dtype(self.config.amp, self.device)
+        # float16 needs loss scaling so that small gradients do not underflow; bfloat16 does not.
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+
+    def set_up_randomness(self) -> None:
+        """A seeded generator for shuffling and augmentation, and the global seed for dropout."""
+        self.generator = torch.Generator().manual_seed(self.config.seed + 1)
+        torch.manual_seed(self.config.seed + 2 + self.dropout_offset)
+
+    #: Added to the dropout seed (in a multi-process job each rank draws its own masks).
+    dropout_offset = 0
+
+    def standard_callbacks(self) -> list[Callback]:
+        """Checkpointing (with a run folder) and early stopping, as the config asks."""
+        # The checkpoint is written first, so that a callback that fails or stops the run cannot lose it.
+        callbacks: list[Callback] = []
+        if self.out is not None:
+            callbacks.append(Checkpoint("val_loss" if self.config.val_split else "train_loss"))
+        if self.config.early_stopping:
+            callbacks.append(EarlyStopping(self.config.early_stopping))
+        return callbacks
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def rng_states(self) -> dict[str, torch.Tensor]:
+        """The random states a checkpoint saves, so that a resumed run draws what the uninterrupted one would."""
         rng = {"torch": torch.get_rng_state(), "generator": self.generator.get_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        rng = distributed.gather_rng(rng, self.dist)
-        if not self.dist.is_main:
+        return rng
+
+    def rng_key(self, name: str) -> str:
+        """The checkpoint key of this process's random state ``name``."""
+        return name
+
+    def save_checkpoint(self, name: str, epoch: int) -> None:
+        """Write ``out/name``: weights, optimizer, random states and the history so far."""
+        rng = self.rng_states()
+        if not self.is_main:
             return
         position = {"epoch": epoch, "history": self.history.epochs}
         if self.scaler.is_enabled():
@@ -133,12 +191,12 @@ class Trainer:
         ckpt.save_checkpoint(self.out / name, self.net, self.optimizer, rng, position)
 
     def resume(self, path: str | Path) -> None:
-        """Continue from a checkpoint written by this trainer (same config and dataset; every rank loads it)."""
+        """Continue from a checkpoint written by this trainer (same config and dataset)."""
         position, rng = ckpt.load_checkpoint(path, self.net, self.optimizer)
-        if distributed.rng_key("torch", self.dist) in rng:
-            torch.set_rng_state(rng[distributed.rng_key("torch", self.dist)])
-        if self.device.type == "cuda" and distributed.rng_key("cuda", self.dist) in rng:
-            torch.cuda.set_rng_state(rng[distributed.rng_key("cuda", self.dist)], self.device)
+        if self.rng_key("torch") in rng:
+            torch.set_rng_state(rng[self.rng_key("torch")])
+        if self.device.type == "cuda" and self.rng_key("cuda") in rng:
+            torch.cuda.set_rng_state(rng[self.rng_key("cuda")], self.device)
         if "generator" in rng:
             self.generator.set_state(rng["generator"])
         if "scaler" in position and self.scaler.is_enabled():
@@ -146,8 +204,9 @@ class Trainer:
         self.history.epochs = list(position.get("history", []))
         self.start_epoch = int(position.get("epoch", 0)) + 1
 
-    def _batches(self):
-        """(x, y, global batch size); with several processes, x and y are this rank's part of the global batch."""
+    # -- one epoch ---------------------------------------------------------------------------------
+    def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+        """(x, y, batch size) for each step of an epoch: a seeded shuffle, augmented when asked."""
         n = len(self.y_train)
         order = torch.randperm(n, generator=self.generator)
         for start in range(0, n, self.config.batch_size):
@@ -156,14 +215,22 @@ class Trainer:
             if self.config.augment_shift:
                 from cnnlab.data import random_translate
 
-                # The whole global batch, on every rank, so that the shared generator stays in step.
                 x = random_translate(x, self.config.augment_shift, self.generator)
-            part = distributed.shard(len(index), self.dist)
-            yield x[part], self.y_train[index][part], len(index)
+            yield x, self.y_train[index], len(index)
+
+    def batch_loss(self, logits: torch.Tensor, y: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss to differentiate, loss to report): both the mean cross-entropy over the batch."""
+        loss = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing)
+        return loss, loss
+
+    def batch_totals(self, reported: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, n: int) -> tuple[float, int]:
+        """(mean loss, correct predictions) of the batch of ``n`` examples, for the epoch's record."""
+        return reported.item(), int((logits.argmax(1) == y).sum().item())
 
     def train_epoch(self, epoch: int) -> dict:
-        cfg, net = self.config, self.net
-        net.train()
+        """One pass over the training set; returns the epoch's record (loss, accuracy, lr, seconds)."""
+        cfg = self.config
+        self.net.train()
         total_loss, correct, seen = 0.0, 0, 0
         started = time.perf_counter()
         bar = tqdm(
@@ -174,30 +241,16 @@ class Trainer:
             file=sys.stderr,
             unit="step",
         )
-        for step, (x, y, n_global) in enumerate(self._batches(), start=1):
-            global_step = (epoch - 1) * self.steps_per_epoch + step - 1
-            factor = lr_factor(cfg, global_step, self.steps_per_epoch)
+        for step, (x, y, n) in enumerate(self.batches(), start=1):
+            factor = lr_factor(cfg, (epoch - 1) * self.steps_per_epoch + step - 1, self.steps_per_epoch)
             for group in self.optimizer.param_groups:
                 group["lr"] = cfg.resolved_lr * factor
             x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
             y = y.to(self.device, non_blocking=True)
             with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                 logits = self.train_model(x)
-                if self.dist.enabled:
-                    # DDP averages gradients over ranks: sum * world / n_global makes that average the
-                    # gradient of the global batch's mean loss, even when the last batch splits unevenly.
-                    loss_sum = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing, reduction="sum")
-                    loss = loss_sum * (self.dist.world_size / n_global)
-                else:
-                    loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-            batch_correct = (logits.argmax(1) == y).sum().item()
-            if self.dist.enabled:  # every rank sees the global loss, so all stop together on a NaN
-                batch_loss, batch_correct = distributed.all_sum(
-                    [loss_sum.item(), batch_correct], self.dist, self.device
-                )
-                loss_value = batch_loss / n_global
-            else:
-                loss_value = loss.item()
+                loss, reported = self.batch_loss(logits, y, n)
+            loss_value, batch_correct = self.batch_totals(reported, logits, y, n)
             if not math.isfinite(loss_value):
                 bar.close()
                 raise NonFiniteLossError(
@@ -208,9 +261,9 @@ class Trainer:
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)  # a plain optimizer.step() when the scaler is disabled
             self.scaler.update()
-            total_loss += loss_value * n_global
-            correct += int(batch_correct)
-            seen += n_global
+            total_loss += loss_value * n
+            correct += batch_correct
+            seen += n
             bar.update()
             bar.set_postfix(loss=f"{loss_value:.4f}")
         bar.close()
@@ -223,50 +276,58 @@ class Trainer:
         }
 
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict:
-        return evaluate_logits(
-            predict_logits(self.loss_model, x.contiguous(memory_format=self.memory_format) if x.dim() == 4 else x), y
-        )
+        """Loss and accuracy on normalised inputs ``x``."""
+        x = x.contiguous(memory_format=self.memory_format) if x.dim() == 4 else x
+        return evaluate_logits(predict_logits(self.loss_model, x), y)
+
+    # -- the run -----------------------------------------------------------------------------------
+    def shared(self, value):
+        """What every process of the job uses (one process: ``value`` itself)."""
+        return value
+
+    def finish(self) -> None:
+        """Called once the run folder is complete."""
 
     def run(self) -> History:
-        cfg, main = self.config, self.dist.is_main
-        if self.out is not None and main:
+        """Train from ``start_epoch`` to ``config.epochs`` (or until a callback stops), evaluate, save."""
+        cfg = self.config
+        if self.out is not None and self.is_main:
             runs.write_run_config(self.out, cfg, self.net, self.data)
         started = time.perf_counter()
         train_seconds = sum(r.get("seconds", 0.0) for r in self.history.epochs)
         for epoch in range(self.start_epoch, cfg.epochs + 1):
             record = self.train_epoch(epoch)
-            if main:  # the other ranks wait for rank 0's record, so that all take the same decisions
+            if self.is_main:
                 if len(self.y_val):
                     record.update({f"val_{k}": v for k, v in self.evaluate(self.x_val, self.y_val).items()})
                 if cfg.eval_every_epoch or epoch == cfg.epochs:
                     record.update({f"test_{k}": v for k, v in self.evaluate(self.x_test, self.y_test).items()})
-            record = distributed.broadcast(record, self.dist)
+            record = self.shared(record)
             train_seconds += record["seconds"]
             self.history.epochs.append(record)
             self.log(_epoch_line(record, cfg.epochs))
-            if self.out is not None and main:
+            if self.out is not None and self.is_main:
                 runs.write_metrics(self.out, self.history.epochs)
-            stop = distributed.broadcast([cb.on_epoch_end(epoch, record, self) for cb in self.callbacks], self.dist)
-            if any(stop):
+            if any(self.shared([cb.on_epoch_end(epoch, record, self) for cb in self.callbacks])):
                 self.history.stopped_early = epoch
                 self.log(f"early stopping at epoch {epoch}")
                 break
-        final = distributed.broadcast(self.evaluate(self.x_test, self.y_test) if main else None, self.dist)
+        final = self.shared(self.evaluate(self.x_test, self.y_test) if self.is_main else None)
         self.history.final = {
             "test_accuracy": final["accuracy"],
             "test_loss": final["loss"],
             "train_seconds": train_seconds,
             "wall_seconds": time.perf_counter() - started,
             "epochs": len(self.history.epochs),
-            "params": self.net.num_params,
-            "model": self.net.spec_text,
+            "params": sum(p.numel() for p in self.net.parameters()),
+            "model": self.net.spec_text if isinstance(self.net, engine.Network) else cfg.model,
             "dataset": self.data.name,
             "run_dir": str(self.out) if self.out is not None else None,
         }
         if self.out is not None:
-            if main:
+            if self.is_main:
                 runs.write_run_results(self.out, self.net, self.history)
-            distributed.barrier(self.dist)  # no rank returns before the run folder is complete
+            self.finish()
         return self.history
 
 
@@ -292,6 +353,10 @@ def load_data(config: TrainConfig) -> Dataset:
     return load_dataset(config.dataset, data_dir=config.data_dir)
 
 
+class DistributedTrainer(distributed.DataParallel, Trainer):
+    """:class:`Trainer` as one process of a torchrun job (the steps that differ: :class:`~cnnlab.train.distributed.DataParallel`)."""
+
+
 def fit(
     config: TrainConfig,
     dataset: Dataset | None = None,
@@ -308,15 +373,23 @@ def fit(
         config: the run's configuration.
         dataset: an already loaded dataset (else loaded from ``config.dataset``).
         out: run folder to write (config, metrics, checkpoints, weights, plot); None = nothing written.
-        callbacks: extra callbacks (early stopping and checkpointing come from the config).
+        callbacks: extra callbacks (early stopping and checkpointing come from the config); each
+            sees every epoch's record and stops training by returning True.
         resume: a checkpoint (or run folder) to continue from.
         log: where the one-line-per-epoch summary goes (``print`` for the CLI); None = silent.
+        progress: a progress bar per epoch on stderr (default: when stderr is a terminal).
+        net: a prebuilt ``torch.nn.Module`` mapping normalised inputs to logits, trained instead of
+            building ``config.model``. A run folder (``out``) needs a cnnlab engine network, so that
+            :meth:`cnnlab.model.Model.from_run` can rebuild it.
 
     Started by ``torchrun`` (``RANK``/``WORLD_SIZE`` set), every process calls ``fit`` with the same
     arguments and they train together with DistributedDataParallel (see :mod:`cnnlab.train.distributed`).
     """
     with distributed.process_group(pick_device(config.device)) as dist:
-        trainer = Trainer(config, dataset, out, callbacks, log, progress, dist, net)
+        if dist.enabled:
+            trainer: Trainer = DistributedTrainer(config, dataset, out, callbacks, log, progress, net, dist=dist)
+        else:
+            trainer = Trainer(config, dataset, out, callbacks, log, progress, net)
         if resume is not None:
             path = Path(resume)
             trainer.resume(path / "checkpoint-last.safetensors" if path.is_dir() else path)
