@@ -37,7 +37,7 @@ from cnnlab import engine
 from cnnlab.data.normalization import normalize
 from cnnlab.train.checkpoint import CheckpointError, load_model_state
 from cnnlab.train.device import to_device_of
-from cnnlab.train.loop import predict_logits
+from cnnlab.train.evaluation import predict_logits
 from cnnlab.train.runs import read_run_config
 
 __all__ = ["ASSETS", "SHIPPED", "Model"]

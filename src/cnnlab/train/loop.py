@@ -29,25 +29,11 @@ from cnnlab.data.dataset import Dataset
 from cnnlab.data.normalization import normalize
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train import distributed, runs
-from cnnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, History, NonFiniteLossError
+from cnnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, History, NonFiniteLossError, epoch_line
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.device import amp_dtype, pick_device, to_device_of
+from cnnlab.train.device import amp_dtype, pick_device
+from cnnlab.train.evaluation import evaluate_logits, predict_logits
 from cnnlab.train.optim import lr_factor, make_optimizer
-
-
-@torch.inference_mode()
-def predict_logits(net: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """Logits for ``x`` (already normalised) in batches on ``net``'s device, model in eval mode; float32 on the CPU."""
-    was_training = net.training
-    net.eval()
-    out = torch.cat([net(to_device_of(net, x[i : i + batch_size])).float().cpu() for i in range(0, len(x), batch_size)])
-    net.train(was_training)
-    return out
-
-
-def evaluate_logits(logits: torch.Tensor, y: torch.Tensor) -> dict:
-    """Mean cross-entropy and accuracy of logits against labels."""
-    return {"loss": F.cross_entropy(logits, y).item(), "accuracy": (logits.argmax(1) == y).float().mean().item()}
 
 
 def _silent(message: str) -> None:
@@ -305,7 +291,7 @@ class Trainer:
             record = self.shared(record)
             train_seconds += record["seconds"]
             self.history.epochs.append(record)
-            self.log(_epoch_line(record, cfg.epochs))
+            self.log(epoch_line(record, cfg.epochs))
             if self.out is not None and self.is_main:
                 runs.write_metrics(self.out, self.history.epochs)
             if any(self.shared([cb.on_epoch_end(epoch, record, self) for cb in self.callbacks])):
@@ -329,21 +315,6 @@ class Trainer:
                 runs.write_run_results(self.out, self.net, self.history)
             self.finish()
         return self.history
-
-
-def _epoch_line(record: dict, epochs: int) -> str:
-    parts = [
-        f"epoch {record['epoch']:>3}/{epochs}",
-        f"loss {record['train_loss']:.4f}",
-        f"acc {record['train_accuracy']:.4f}",
-    ]
-    for prefix in ("val", "test"):
-        if f"{prefix}_loss" in record:
-            parts.append(
-                f"{prefix}_loss {record[f'{prefix}_loss']:.4f} {prefix}_acc {record[f'{prefix}_accuracy']:.4f}"
-            )
-    parts.append(f"lr {record['lr']:.3g}  {record['seconds']:.1f}s")
-    return "  ".join(parts)
 
 
 def load_data(config: TrainConfig) -> Dataset:
