@@ -181,12 +181,21 @@ class ParamCounts:
             one bias per output neuron.
         dense: all-to-all between the flattened input and output, plus one bias per output neuron.
         positions: number of output positions (H_out * W_out), the factor that tying saves.
+        out_shape: the layer's output ``(D_out, *spatial)``.
+        filter_size: weights of one filter, ``D_in * F^k``.
     """
 
     conv: int
     locally_connected: int
     dense: int
     positions: int
+    out_shape: tuple[int, ...] = ()
+    filter_size: int = 0
+
+    @property
+    def locally_connected_weights(self) -> int:
+        """The untied layer's weights without biases: one filter per output neuron."""
+        return math.prod(self.out_shape) * self.filter_size
 
     @property
     def tied_reduction(self) -> float:
@@ -222,8 +231,8 @@ def conv_param_counts(
         The lecture's 6x6x3 input with two 3x3x3 filters (output 4x4x2):
 
         >>> c = conv_param_counts((3, 6, 6), out_channels=2, kernel_size=3)
-        >>> c.conv, c.locally_connected, c.dense
-        (56, 896, 3488)
+        >>> c.conv, c.locally_connected, c.dense, c.out_shape, c.locally_connected_weights
+        (56, 896, 3488, (2, 4, 4), 864)
         >>> c.tied_reduction == 16
         True
     """
@@ -247,6 +256,8 @@ def conv_param_counts(
         locally_connected=n_out * filter_size + (n_out if bias else 0),
         dense=n_in * n_out + (n_out if bias else 0),
         positions=positions,
+        out_shape=(out_channels, *out_spatial),
+        filter_size=filter_size,
     )
 
 

@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
 from pathlib import Path
 
 import typer
 
+from cnnlab.cli import _common as common
 from cnnlab.model import Model
 from cnnlab.spec.presets import RECIPES
 from cnnlab.train import TrainConfig, distributed, fit
 from cnnlab.train.config import OPTIMIZERS, SCHEDULES
 from cnnlab.train.recipes import config_for
-
-DEFAULT_RUNS = Path("runs")
-
-
-def _run_dir(out: Path | None, name: str) -> Path:
-    if out is not None:
-        return out
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
-    return DEFAULT_RUNS / f"{safe}-{stamp}"
-
-
-def _emit(as_json: bool):
-    """Where human lines go: stdout normally, stderr with --json (stdout's last line is the JSON)."""
-    return (lambda line: typer.echo(line, err=True)) if as_json else typer.echo
 
 
 def train(
@@ -130,22 +115,22 @@ def train(
     rank = distributed.env_context()
     if rank.enabled and out is None:
         raise ValueError("--out is required under torchrun: every process must name the same run folder")
-    run_dir = _run_dir(out, f"{cfg.model}-{cfg.dataset}")
+    folder = common.run_dir(out, f"{cfg.model}-{cfg.dataset}")
     if nproc != 1:
-        raise SystemExit(_launch(cfg, run_dir, resume, overrides, nproc, as_json))
-    log = _emit(as_json) if rank.is_main else (lambda line: None)
-    log(f"training {cfg.model} on {cfg.dataset} -> {run_dir}")
-    history = fit(cfg, out=run_dir, resume=resume, log=log)
+        raise SystemExit(_launch(cfg, folder, resume, overrides, nproc, as_json))
+    log = common.emit(as_json) if rank.is_main else (lambda line: None)
+    log(f"training {cfg.model} on {cfg.dataset} -> {folder}")
+    history = fit(cfg, out=folder, resume=resume, log=log)
     final = history.final
     log(
         f"test accuracy {final['test_accuracy']:.4f}  loss {final['test_loss']:.4f}  "
-        f"{final['params']:,} params  {final['train_seconds']:.1f}s training  run folder {run_dir}"
+        f"{final['params']:,} params  {final['train_seconds']:.1f}s training  run folder {folder}"
     )
     if as_json and rank.is_main:
         typer.echo(json.dumps(final))
 
 
-def _launch(cfg: TrainConfig, run_dir: Path, resume: Path | None, overrides: dict, nproc: int, as_json: bool) -> int:
+def _launch(cfg: TrainConfig, folder: Path, resume: Path | None, overrides: dict, nproc: int, as_json: bool) -> int:
     """``cnnlab train --nproc N``: the same training in N processes under ``torchrun --standalone``.
 
     The parent resolves the config and the run folder once; the processes read the resolved config
@@ -165,7 +150,7 @@ def _launch(cfg: TrainConfig, run_dir: Path, resume: Path | None, overrides: dic
     with tempfile.TemporaryDirectory(prefix="cnnlab-launch-") as tmp:
         path = Path(tmp) / "config.json"
         path.write_text(json.dumps(cfg.to_dict()))
-        return distributed.launch(command + ["--config", str(path), "--out", str(run_dir)], nproc)
+        return distributed.launch(command + ["--config", str(path), "--out", str(folder)], nproc)
 
 
 def evaluate(
@@ -263,8 +248,8 @@ def demo(
     from cnnlab.train.demo import demo_plan
 
     data = load_dataset(dataset, data_dir=data_dir)
-    base = _run_dir(out, "demo")
-    log = _emit(as_json)
+    base = common.run_dir(out, "demo")
+    log = common.emit(as_json)
     rows = []
     for label, cfg in demo_plan(data, epochs):
         log(f"\n== {label}: {cfg.model} on {data.name} ({cfg.epochs} epochs) ==")

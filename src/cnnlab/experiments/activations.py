@@ -126,7 +126,7 @@ class ActivationsResult:
         u = self.unit
         out.append(
             f"unit: layer {u['layer']} ({u['layer_text']}) channel {u['channel']} at {u['position']}: "
-            f"receptive field {'x'.join(map(str, u['size']))}, input span {u['span']}; gradient zero "
+            f"receptive field {shape_text(u['size'])}, input span {u['span']}; gradient zero "
             f"outside it: {u['gradient_inside']}"
         )
         return out
@@ -147,7 +147,7 @@ class ActivationsResult:
                 "",
                 f"Unit {u['channel']} at {u['position']} of layer {u['layer']} (`{u['layer_text']}`) sees input pixels "
                 f"{' x '.join(f'[{lo}, {hi})' for lo, hi in u['span'])} (receptive field "
-                f"{'x'.join(map(str, u['size']))}, clipped to the image); the gradient of the unit is zero outside "
+                f"{shape_text(u['size'])}, clipped to the image); the gradient of the unit is zero outside "
                 f"that window: {u['gradient_inside']}.",
                 "",
                 report.plot_links(self.plots, None),
@@ -255,7 +255,7 @@ def inspect_activations(
                     np.asarray(traced["sensitivity"]),
                     out / "receptive_field.png",
                     f"layer {traced['layer']} channel {traced['channel']} at {traced['position']}: "
-                    f"receptive field {'x'.join(map(str, traced['size']))}",
+                    f"receptive field {shape_text(traced['size'])}",
                 )
             )
         )

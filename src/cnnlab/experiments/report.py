@@ -18,7 +18,6 @@ import math
 import os
 import statistics
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 from cnnlab.io import atomic_write_text
@@ -49,12 +48,6 @@ def summarize_values(values: Sequence[float]) -> dict:
 def separated(a: dict, b: dict) -> bool:
     """Whether two ``summarize_values`` results differ by more than their combined error bars."""
     return abs(a["mean"] - b["mean"]) > math.hypot(a["std"], b["std"])
-
-
-def run_dir(base: str | Path, name: str) -> Path:
-    """``base/NAME-YYYYmmdd-HHMMSS`` (the CLI's default run folder)."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
-    return Path(base) / f"{safe}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
