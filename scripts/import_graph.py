@@ -212,7 +212,7 @@ def analyse(src: Path = SRC) -> dict:
         "parts": dict(sorted(parts.items(), key=lambda kv: (kv[1]["rank"], kv[0]))),
         "total_modules": len(lines),
         "total_lines": sum(lines.values()),
-        "largest": sorted(({"module": m, "lines": n} for m, n in lines.items()), key=lambda r: -r["lines"])[:10],
+        "largest": [{"module": m, "lines": n} for m, n in sorted(lines.items(), key=lambda kv: -kv[1])[:10]],
         "edges": len(edges),
         "cycles": cycles(sorted(files), edges),
         "upward": [

@@ -71,7 +71,8 @@ class Layer:
 
     def to_text(self) -> str:
         """The compact text form, e.g. ``conv(16,5,p=2)``; parses back to an equal spec."""
-        positional, keywords = [], []
+        positional: list[str] = []
+        keywords: list[str] = []
         inverse = {v: k for k, v in self.short_keys.items()}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)

@@ -187,7 +187,7 @@ def gather_rng(states: dict[str, torch.Tensor], ctx: Context) -> dict[str, torch
     """Rank 0's RNG states plus every other rank's as ``NAME.rankR`` (for exact resume of dropout)."""
     if not ctx.enabled:
         return states
-    everyone = [None] * ctx.world_size
+    everyone: list[Any] = [None] * ctx.world_size
     dist.all_gather_object(everyone, {k: v.cpu() for k, v in states.items()})
     merged = dict(states)
     for rank, theirs in enumerate(everyone[1:], start=1):

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -55,8 +56,15 @@ class Trainer:
             building ``config.model`` (e.g. a wrapper that symmetrises a network).
     """
 
-    #: Whether this process logs and writes the run folder (in a multi-process job, rank 0 only).
-    is_main = True
+    @property
+    def is_main(self) -> bool:
+        """Whether this process logs and writes the run folder (in a multi-process job, rank 0 only)."""
+        return True
+
+    @property
+    def dropout_offset(self) -> int:
+        """Added to the dropout seed (in a multi-process job each rank draws its own masks)."""
+        return 0
 
     def __init__(
         self,
@@ -124,7 +132,7 @@ class Trainer:
             net = engine.build(cfg.model, data.input_shape, data.num_classes, seed=cfg.seed)
         image = len(data.input_shape) == 3
         self.memory_format = torch.channels_last if cfg.channels_last and image else torch.contiguous_format
-        return net.to(self.device, memory_format=self.memory_format)
+        return net.to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]  (torch's stub lacks memory_format)
 
     def wrap_for_training(self, model: torch.nn.Module) -> torch.nn.Module:
         """The module the training step calls (one process: the model itself)."""
@@ -140,9 +148,6 @@ class Trainer:
         """A seeded generator for shuffling and augmentation, and the global seed for dropout."""
         self.generator = torch.Generator().manual_seed(self.config.seed + 1)
         torch.manual_seed(self.config.seed + 2 + self.dropout_offset)
-
-    #: Added to the dropout seed (in a multi-process job each rank draws its own masks).
-    dropout_offset = 0
 
     def standard_callbacks(self) -> list[Callback]:
         """Checkpointing (with a run folder) and early stopping, as the config asks."""
@@ -171,6 +176,8 @@ class Trainer:
         rng = self.rng_states()
         if not self.is_main:
             return
+        if self.out is None:
+            raise ValueError(f"save_checkpoint({name!r}) needs a run folder: this trainer was made with out=None")
         position = {"epoch": epoch, "history": self.history.epochs}
         if self.scaler.is_enabled():
             position["scaler"] = self.scaler.state_dict()
@@ -278,7 +285,8 @@ class Trainer:
         """Train from ``start_epoch`` to ``config.epochs`` (or until a callback stops), evaluate, save."""
         cfg = self.config
         if self.out is not None and self.is_main:
-            runs.write_run_config(self.out, cfg, self.net, self.data)
+            # set_up_network refused any other module when a run folder is written.
+            runs.write_run_config(self.out, cfg, cast(engine.Network, self.net), self.data)
         started = time.perf_counter()
         train_seconds = sum(r.get("seconds", 0.0) for r in self.history.epochs)
         for epoch in range(self.start_epoch, cfg.epochs + 1):

@@ -88,9 +88,13 @@ class TrainingJob:
         self.lock = threading.Lock()
         self.stop_requested = threading.Event()
         self.thread: threading.Thread | None = None
-        self.state, self.error, self.config = "idle", None, None
+        self.state = "idle"
+        self.error: str | None = None
+        self.config: dict | None = None
         self.epochs: list[dict] = []
-        self.filters = self.initial_filters = None
+        self.filters: dict | None = None
+        self.initial_filters: dict | None = None
+        self.final: dict = {}
         self.started = 0.0
 
     def validate(self, request: dict) -> tuple[dict, tuple[S.Layer, ...]]:
@@ -148,7 +152,9 @@ class TrainingJob:
             self.initial_filters = self.filters = _filters(net)
             self.stop_requested.clear()
             self.started = time.perf_counter()
-            self.thread = threading.Thread(target=self._run, args=(net,), name="cnnlab-web-training", daemon=True)
+            self.thread = threading.Thread(
+                target=self._run, args=(net, options), name="cnnlab-web-training", daemon=True
+            )
             self.thread.start()
             return self.thread
 
@@ -156,7 +162,7 @@ class TrainingJob:
         """Ask the run to stop after the current epoch."""
         self.stop_requested.set()
 
-    def _run(self, net: engine.Network) -> None:
+    def _run(self, net: engine.Network, opts: dict) -> None:
         from cnnlab.train import fit
 
         try:
@@ -164,7 +170,6 @@ class TrainingJob:
                 from cnnlab.data import load_dataset
 
                 self.data = load_dataset(PAGE.dataset, data_dir=self.data_dir, download=False)
-            opts = self.config
             with self.lock:
                 self.state = "running"
             history = fit(
