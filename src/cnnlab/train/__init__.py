@@ -10,7 +10,8 @@ Example:
 from cnnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, History, NonFiniteLossError
 from cnnlab.train.checkpoint import CheckpointError
 from cnnlab.train.config import OPTIMIZERS, SCHEDULES, TrainConfig
-from cnnlab.train.loop import Trainer, fit
+from cnnlab.train.loop import fit
+from cnnlab.train.trainer import Trainer
 
 __all__ = [
     "OPTIMIZERS",
