@@ -22,7 +22,7 @@ import torch
 
 from cnnlab.data import load_dataset
 from cnnlab.train import TrainConfig, fit
-from cnnlab.train.recipes import RECIPES
+from cnnlab.train.recipes import recipe
 
 PYTORCH_EXAMPLE = TrainConfig(
     model="conv(32,3)-relu-conv(64,3)-relu-maxpool(2)-dropout(0.25)-flatten-linear(128)-relu-dropout(0.5)-linear",
@@ -84,15 +84,15 @@ def main() -> None:
     # Warm-up, not timed: the first run in a process pays for thread-pool start-up and oneDNN/cuDNN
     # kernel selection (seen: 80 s for the first seed vs 6 s for the next on a busy CPU).
     print("warm-up (not timed)", file=sys.stderr)
-    timed(RECIPES["fast"].replace(train_subset=2048), data)
+    timed(recipe("fast").replace(train_subset=2048), data)
     results = []
     if "fast" not in args.skip:
-        runs = [timed(RECIPES["fast"].replace(seed=s), data) for s in range(args.seeds)]
+        runs = [timed(recipe("fast").replace(seed=s), data) for s in range(args.seeds)]
         results.append(summarize("fast (>= 99.0 %)", 0.990, runs))
     if "pytorch" not in args.skip:
         results.append(summarize("pytorch examples/mnist, 1 epoch", None, [timed(PYTORCH_EXAMPLE, data)]))
     if "fast995" not in args.skip:
-        runs = [timed(RECIPES["fast995"].replace(seed=s), data) for s in range(args.seeds)]
+        runs = [timed(recipe("fast995").replace(seed=s), data) for s in range(args.seeds)]
         results.append(summarize("fast995 (>= 99.5 %)", 0.995, runs))
     report = {"device": card, "torch": torch.__version__, "results": results}
     if len(results) >= 2 and "fast" not in args.skip and "pytorch" not in args.skip:

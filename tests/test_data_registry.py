@@ -1,15 +1,15 @@
-"""load_dataset: names, the real MNIST in the shared folder, data_dir errors, embedded datasets, ising."""
+"""load_dataset: names, the real MNIST in the shared folder, data_dir errors, embedded datasets, KIND:PATH readers."""
 
-import sys
 import time
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from cnnlab.data import DATASETS, Dataset, load_dataset
+import cnnlab.physics.dataset  # registers ising:PATH, as the cnnlab command does
+from cnnlab.data import DATASETS, Dataset, load_dataset, register_path_dataset
+from cnnlab.data import registry as R
 
 SHARED_MNIST = Path("/work/shared/data/mnist")
 needs_mnist = pytest.mark.skipif(
@@ -98,10 +98,13 @@ def test_embedded_datasets_refuse_data_dir(tmp_path):
         load_dataset("digits", data_dir=tmp_path)
 
 
-def test_ising_dispatches_to_physics_module(monkeypatch, tmp_path):
+def test_a_registered_kind_reads_its_paths(monkeypatch, tmp_path):
+    """What cnnlab.physics does for ising:PATH, with a made-up kind."""
+    monkeypatch.setattr(R, "DATASETS", dict(R.DATASETS))
+    monkeypatch.setattr(R, "PATH_READERS", dict(R.PATH_READERS))
     calls = []
     marker = Dataset(
-        "ising:x",
+        "spins:x",
         torch.zeros(2, 1, 4, 4),
         torch.zeros(2, dtype=torch.int64),
         torch.zeros(1, 1, 4, 4),
@@ -109,18 +112,25 @@ def test_ising_dispatches_to_physics_module(monkeypatch, tmp_path):
         ["low", "high"],
     )
 
-    def load_ising_dataset(path):
+    def reader(path):
         calls.append(path)
         return marker
 
-    module = types.ModuleType("cnnlab.physics.dataset")
-    module.load_ising_dataset = load_ising_dataset
-    monkeypatch.setitem(sys.modules, "cnnlab.physics.dataset", module)
-    assert load_dataset(f"ising:{tmp_path}/configs.npz") is marker
+    with pytest.raises(ValueError, match=r"unknown dataset 'spins:a.npz'; valid names: .*folder:PATH"):
+        load_dataset("spins:a.npz")
+    register_path_dataset("spins", reader, "made-up spins")
+    assert load_dataset(f"spins:{tmp_path}/configs.npz") is marker
     assert calls == [f"{tmp_path}/configs.npz"]
+    assert R.DATASETS["spins:PATH"] == "made-up spins"
+    with pytest.raises(ValueError, match="reads no files from data_dir"):
+        load_dataset("spins:x", data_dir=tmp_path)
 
 
-def test_ising_without_physics_module_is_a_clear_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, "cnnlab.physics.dataset", None)  # import fails
-    with pytest.raises(ValueError, match="needs cnnlab.physics.dataset"):
-        load_dataset("ising:somewhere.npz")
+@pytest.mark.parametrize("kind", ["mnist", "folder", "Spins", "a b", ""])
+def test_built_in_or_malformed_kinds_are_refused(kind):
+    with pytest.raises(ValueError, match="kind must"):
+        register_path_dataset(kind, lambda path: None, "x")
+
+
+def test_physics_registers_ising():
+    assert R.PATH_READERS["ising"] is cnnlab.physics.dataset.load_ising_dataset

@@ -52,7 +52,7 @@ def test_bad_arguments_name_the_valid_values():
         CompareConfig(optimizers=("adamm",)).validate()
     with pytest.raises(ValueError, match="one model"):
         CompareConfig(models=("mlp", "cnn"), optimizers=("sgd",)).validate()
-    with pytest.raises(ValueError, match="unknown model 'resnet'; valid names: cnn, cnn-large"):
+    with pytest.raises(ValueError, match="unknown model 'resnet'; valid names: cnn, cnn-digits, cnn-large"):
         model_spec("resnet", (1, 28, 28))
     with pytest.raises(ValueError, match="seeds must be an integer >= 1"):
         CompareConfig(seeds=0).validate()

@@ -88,4 +88,4 @@ def test_accuracy_helper_matches_the_trainer():
 
     data = load_dataset("digits")
     run = train(recipe(data, epochs=1).replace(model="logreg"), data)
-    assert accuracy(run.net, data.x_test, data.y_test, data) == pytest.approx(run.final["test_accuracy"])
+    assert accuracy(run.model, data.x_test, data.y_test) == pytest.approx(run.final["test_accuracy"])

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -88,27 +89,25 @@ def conv2d_accounting(
     """
     c, h, w = in_shape
     counts = conv_param_counts((c, h, w), out_channels, kernel_size, stride, padding)
-    out_h = conv_output_size(h, kernel_size, stride, padding)
-    out_w = conv_output_size(w, kernel_size, stride, padding)
-    filter_size = c * kernel_size * kernel_size
-    n_out = out_channels * out_h * out_w
+    n_out = math.prod(counts.out_shape)
     return {
         "input_shape": [c, h, w],
         "out_channels": out_channels,
         "kernel_size": kernel_size,
         "stride": stride,
         "padding": padding,
-        "output_shape": [out_channels, out_h, out_w],
+        "output_shape": list(counts.out_shape),
         "filter_shape": [c, kernel_size, kernel_size],
-        "weights_per_filter": filter_size,
+        "weights_per_filter": counts.filter_size,
         "conv": counts.conv,
-        "conv_formula": f"{out_channels} x ({filter_size} + 1)",
+        "conv_formula": f"{out_channels} x ({counts.filter_size} + 1)",
         "locally_connected": counts.locally_connected,
-        "locally_connected_weights": n_out * filter_size,
-        "locally_connected_formula": f"{out_h * out_w} positions x {out_channels} filters x {filter_size} weights + {n_out} biases",
+        "locally_connected_weights": counts.locally_connected_weights,
+        "locally_connected_formula": f"{counts.positions} positions x {out_channels} filters x {counts.filter_size} weights + {n_out} biases",
         "dense": counts.dense,
         "dense_formula": f"{c * h * w} inputs x {n_out} outputs + {n_out} biases",
-        "tied_reduction": (n_out * filter_size) / (out_channels * filter_size),
+        # What tying saves in weights (biases aside): one filter per position vs one in all.
+        "tied_reduction": float(counts.positions),
     }
 
 

@@ -35,8 +35,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnlab.train.checkpoint import atomic_write
-from cnnlab.train.runs import LoadedModel, load
+from cnnlab.io import atomic_write
+from cnnlab.model import Model
+from cnnlab.train.device import to_device_of
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
@@ -80,9 +81,9 @@ class Deployed(nn.Module):
         input: ``(N, *input_shape)``; output: ``(N, num_classes)``.
     """
 
-    def __init__(self, model: LoadedModel):
+    def __init__(self, model: Model):
         super().__init__()
-        view = (1, -1) + (1,) * (len(model.net.input_shape) - 1)  # broadcast over (N, C, ...)
+        view = (1, -1) + (1,) * (len(model.input_shape) - 1)  # broadcast over (N, C, ...)
         self.register_buffer("mean", torch.tensor(model.mean, dtype=torch.float32).view(view))
         self.register_buffer("std", torch.tensor(model.std, dtype=torch.float32).view(view))
         # The layers themselves, not the Network: its Python-side shape check has no place in a graph.
@@ -111,9 +112,9 @@ def export(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     if format == "onnx":
         _require_onnx()
-    model = load(run_dir)
+    model = Model.from_run(run_dir)
     deployed = Deployed(model).eval()
-    shape = tuple(model.net.input_shape)
+    shape = model.input_shape
     if inputs is None:
         inputs = torch.rand(16, *shape, generator=torch.Generator().manual_seed(0))
     inputs = torch.as_tensor(inputs, dtype=torch.float32)
@@ -122,7 +123,7 @@ def export(
             f"inputs must have shape (N, {', '.join(map(str, shape))}) with N >= 2, got {tuple(inputs.shape)}"
         )
     with torch.inference_mode():
-        expected = deployed(inputs)
+        expected = deployed(to_device_of(deployed, inputs)).cpu()
     example = inputs[:1]  # export with batch 1, check with N: the batch dimension must really be free
     meta = json.dumps(
         {

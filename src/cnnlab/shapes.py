@@ -21,14 +21,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "ParamCounts",
     "ReceptiveField",
+    "Window",
     "as_tuple",
     "conv_output_size",
     "conv_param_counts",
+    "output_size_formula",
     "receptive_field_step",
+    "shape_text",
 ]
 
 
@@ -127,6 +131,46 @@ def _suggest_fix(size: int, span: int, stride: int, padding: int) -> str:
     return "choose " + " or ".join(options) if options else "change kernel_size, stride or padding"
 
 
+def output_size_formula(size: int, kernel_size: int, stride: int = 1, padding: int = 0, letter: str = "W") -> str:
+    """The lecture's formula with the numbers put in, as the CLI, ``explain`` and the web page print it.
+
+    Example:
+        >>> output_size_formula(28, 5, stride=1, padding=2)
+        '1 + (W - F + 2P)/S = 1 + (28 - 5 + 2*2)/1 = 28'
+        >>> output_size_formula(6, 3, letter="H")
+        '1 + (H - F + 2P)/S = 1 + (6 - 3 + 2*0)/1 = 4'
+    """
+    out = conv_output_size(size, kernel_size, stride, padding)
+    return f"1 + ({letter} - F + 2P)/S = 1 + ({size} - {kernel_size} + 2*{padding})/{stride} = {out}"
+
+
+class Window(NamedTuple):
+    """The window of a conv or pooling layer in the lecture's letters: F, S, P (the same on every axis).
+
+    Example:
+        >>> Window(kernel_size=5, stride=1, padding=2).output_size(28)
+        28
+    """
+
+    kernel_size: int
+    stride: int
+    padding: int
+
+    def output_size(self, size: int) -> int:
+        """1 + (W - F + 2P)/S for an input of width ``size`` (:func:`conv_output_size`)."""
+        return conv_output_size(size, self.kernel_size, self.stride, self.padding)
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    """``(1, 28, 28)`` -> ``"1x28x28"``: the one way cnnlab writes a shape (``spec.parse_shape`` reads it back).
+
+    Example:
+        >>> shape_text((16, 14, 14)), shape_text([])
+        ('16x14x14', '()')
+    """
+    return "x".join(str(s) for s in shape) if len(shape) else "()"
+
+
 @dataclass(frozen=True)
 class ParamCounts:
     """Free parameters of one conv layer and of the two networks it is compared with.
@@ -137,12 +181,21 @@ class ParamCounts:
             one bias per output neuron.
         dense: all-to-all between the flattened input and output, plus one bias per output neuron.
         positions: number of output positions (H_out * W_out), the factor that tying saves.
+        out_shape: the layer's output ``(D_out, *spatial)``.
+        filter_size: weights of one filter, ``D_in * F^k``.
     """
 
     conv: int
     locally_connected: int
     dense: int
     positions: int
+    out_shape: tuple[int, ...] = ()
+    filter_size: int = 0
+
+    @property
+    def locally_connected_weights(self) -> int:
+        """The untied layer's weights without biases: one filter per output neuron."""
+        return math.prod(self.out_shape) * self.filter_size
 
     @property
     def tied_reduction(self) -> float:
@@ -178,8 +231,8 @@ def conv_param_counts(
         The lecture's 6x6x3 input with two 3x3x3 filters (output 4x4x2):
 
         >>> c = conv_param_counts((3, 6, 6), out_channels=2, kernel_size=3)
-        >>> c.conv, c.locally_connected, c.dense
-        (56, 896, 3488)
+        >>> c.conv, c.locally_connected, c.dense, c.out_shape, c.locally_connected_weights
+        (56, 896, 3488, (2, 4, 4), 864)
         >>> c.tied_reduction == 16
         True
     """
@@ -203,6 +256,8 @@ def conv_param_counts(
         locally_connected=n_out * filter_size + (n_out if bias else 0),
         dense=n_in * n_out + (n_out if bias else 0),
         positions=positions,
+        out_shape=(out_channels, *out_spatial),
+        filter_size=filter_size,
     )
 
 

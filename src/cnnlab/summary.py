@@ -105,11 +105,7 @@ def summarize(model: S.Spec, input_shape, num_classes: int | None = None) -> Sum
     total_lc = total_dense = 0
     for info in infos:
         layer = info.layer
-        f = s = p = None
-        if isinstance(layer, S.Conv):
-            f, s, p = layer.kernel_size, layer.stride, layer.padding
-        elif isinstance(layer, (S.MaxPool, S.AvgPool)):
-            f, s, p = layer.kernel_size, layer.step, layer.padding
+        f, s, p = layer.window if layer.window is not None else (None, None, None)
         rf = info.receptive_field
         rows.append(
             {

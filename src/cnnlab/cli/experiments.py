@@ -12,14 +12,8 @@ from pathlib import Path
 
 import typer
 
-from cnnlab.experiments.report import run_dir
+from cnnlab.cli import _common as common
 from cnnlab.experiments.runner import parse_names
-
-DEFAULT_RUNS = Path("runs")
-
-
-def _emit(as_json: bool):
-    return (lambda line: typer.echo(line, err=True)) if as_json else typer.echo
 
 
 def _ints(text: str | None, name: str) -> tuple[int, ...]:
@@ -32,7 +26,7 @@ def _ints(text: str | None, name: str) -> tuple[int, ...]:
 
 
 def _finish(result, out: Path | None, as_json: bool, lines: list[str]) -> None:
-    log = _emit(as_json)
+    log = common.emit(as_json)
     for line in lines:
         log(line)
     if out is not None:
@@ -101,8 +95,8 @@ def compare(
         sizes=_ints(sizes, "sizes"),
         eval_examples=eval_examples,
     ).validate()
-    folder = out or run_dir(DEFAULT_RUNS, f"compare-{dataset}" + ("-optimizers" if optimizers else ""))
-    log = _emit(as_json)
+    folder = common.run_dir(out, f"compare-{dataset}" + ("-optimizers" if optimizers else ""))
+    log = common.emit(as_json)
     log(f"comparing {', '.join(config.optimizers or config.model_names)} on {dataset}, {seeds} seed(s) -> {folder}")
     result = run_compare(config, out=folder, log=log)
     lines = [""] + result.lines()
@@ -182,8 +176,8 @@ def transfer(
         raise ValueError(f"--n must list positive integers, got {n!r}")
     if seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {seeds}")
-    folder = out or run_dir(DEFAULT_RUNS, f"transfer-{source}")
-    log = _emit(as_json)
+    folder = common.run_dir(out, f"transfer-{source}")
+    log = common.emit(as_json)
     log(f"transfer: pretraining {model} on {source} classes 0..{split - 1} -> {folder}")
     result = run_transfer(config, out=folder, log=log)
     lines = result.lines() + [""] + [f"{name}: {v}" for name in result.targets for v in result.verdicts(name)]

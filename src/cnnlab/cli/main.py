@@ -12,6 +12,12 @@ import sys
 
 import typer
 
+try:
+    import cnnlab.physics.dataset  # noqa: F401  (registers the ising:PATH dataset with cnnlab.data)
+except ModuleNotFoundError as _err:  # a partial install without physics still gives a working CLI
+    if not (_err.name or "").startswith("cnnlab.physics"):
+        raise
+
 app = typer.Typer(
     name="cnnlab",
     help="A laboratory for convolutional neural networks: glass-box layers, fast training, lecture experiments, Ising physics.",

@@ -8,6 +8,7 @@ import typer
 
 from cnnlab import explain as ex
 from cnnlab import spec as S
+from cnnlab.shapes import output_size_formula
 from cnnlab.summary import summarize
 
 explain_app = typer.Typer(
@@ -47,7 +48,7 @@ def _default_shape(model: str) -> tuple[int, ...]:
 
 
 def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
-    """List the named networks with their spec, input shape and parameters."""
+    """List the named networks with their spec, input shape, parameters and recipe."""
     rows = []
     for name, preset in S.PRESETS.items():
         total = sum(i.params for i in S.analyze(preset.text, preset.input_shape, num_classes=10))
@@ -58,6 +59,7 @@ def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON o
                 "input_shape": list(preset.input_shape),
                 "params": total,
                 "description": preset.description,
+                "recipe": preset.recipe,
             }
         )
     if as_json:
@@ -69,6 +71,14 @@ def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON o
             f"{row['name']:<12} {row['params']:>9,} params  input {shape:<8} {row['description']}\n"
             f"{'':<12} {row['spec']}"
         )
+        if row["recipe"]:
+            typer.echo(
+                f"{'':<12} trains with recipe {row['recipe']!r}: cnnlab train --model {row['name']} "
+                f"= cnnlab train --recipe {row['recipe']}"
+            )
+    typer.echo("\nrecipes (cnnlab train --recipe NAME; options given on the command line override them):")
+    for name, entry in S.RECIPES.items():
+        typer.echo(f"{name:<12} {entry.description}")
 
 
 @explain_app.command("conv1d")
@@ -94,7 +104,7 @@ def explain_conv1d(
     typer.echo(
         f"filter w = {_fmt(r['weight'])}, bias b = {bias:g}   (F = {f}, S = {stride}, P = {padding}, {padding_mode})"
     )
-    typer.echo(f"output width 1 + (W - F + 2P)/S = 1 + ({w} - {f} + 2*{padding})/{stride} = {r['output_width']}")
+    typer.echo(f"output width {output_size_formula(w, f, stride, padding)}")
     typer.echo(f"padded input = {_fmt(r['padded'])}   (W + 2P = {len(r['padded'])})\n")
     for i, (window, dot, pre, out) in enumerate(zip(r["windows"], r["dots"], r["pre_activations"], r["outputs"])):
         terms = " + ".join(f"({wi:g})({xi:g})" for wi, xi in zip(r["weight"], window))
@@ -129,7 +139,7 @@ def explain_conv2d(
         f"input {h}x{w}x{d} (H x W x D), {od} filters of {kernel_size}x{kernel_size}x{d} (each spans all {d} input channels)"
     )
     typer.echo(
-        f"output width 1 + (W - F + 2P)/S = 1 + ({w} - {kernel_size} + 2*{padding})/{stride} = {ow}  ->  output {oh}x{ow}x{od}"
+        f"output width {output_size_formula(w, kernel_size, stride, padding)}  ->  output {S.shape_text((oh, ow, od))}"
     )
     typer.echo(f"each filter gives one output channel: {od} filters -> depth {od}\n")
     for label, key in (

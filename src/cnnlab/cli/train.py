@@ -4,32 +4,25 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
 from pathlib import Path
 
 import typer
 
-from cnnlab.train import TrainConfig, distributed, fit, load
+from cnnlab.cli import _common as common
+from cnnlab.model import Model
+from cnnlab.spec.presets import RECIPES
+from cnnlab.train import TrainConfig, distributed, fit
 from cnnlab.train.config import OPTIMIZERS, SCHEDULES
-
-DEFAULT_RUNS = Path("runs")
-
-
-def _run_dir(out: Path | None, name: str) -> Path:
-    if out is not None:
-        return out
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
-    return DEFAULT_RUNS / f"{safe}-{stamp}"
-
-
-def _emit(as_json: bool):
-    """Where human lines go: stdout normally, stderr with --json (stdout's last line is the JSON)."""
-    return (lambda line: typer.echo(line, err=True)) if as_json else typer.echo
+from cnnlab.train.recipes import config_for
 
 
 def train(
-    model: str = typer.Option(None, "--model", "-m", help="Preset (cnnlab presets) or spec text. Default: lenet."),
+    model: str = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Preset (cnnlab presets) or spec text. Default: lenet. A preset with a recipe (fast, fast995) trains with it.",
+    ),
     dataset: str = typer.Option(
         None,
         "--dataset",
@@ -67,7 +60,10 @@ def train(
         None, "--config", help="JSON or TOML file of config fields; options given here override it."
     ),
     recipe: str = typer.Option(
-        None, "--recipe", help="Start from a tuned recipe: fast (MNIST 99 % in seconds) or fast995."
+        None,
+        "--recipe",
+        help=f"Start from a tuned recipe: {', '.join(RECIPES)} (cnnlab presets). A preset that carries a recipe "
+        "(--model fast) brings it along.",
     ),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/MODEL-DATASET-TIME)."),
     resume: Path = typer.Option(None, "--resume", help="Continue an interrupted run from its folder."),
@@ -113,32 +109,28 @@ def train(
         if recipe is not None:
             raise ValueError("give either --config or --recipe, not both")
         cfg = TrainConfig.from_file(config, **overrides)
-    elif recipe is not None:
-        from cnnlab.train.recipes import recipe as get_recipe
-
-        cfg = get_recipe(recipe).replace(**overrides)
     else:
-        cfg = TrainConfig(**overrides)
+        cfg = config_for(overrides, recipe)
     cfg.validate()
     rank = distributed.env_context()
     if rank.enabled and out is None:
         raise ValueError("--out is required under torchrun: every process must name the same run folder")
-    run_dir = _run_dir(out, f"{cfg.model}-{cfg.dataset}")
+    folder = common.run_dir(out, f"{cfg.model}-{cfg.dataset}")
     if nproc != 1:
-        raise SystemExit(_launch(cfg, run_dir, resume, overrides, nproc, as_json))
-    log = _emit(as_json) if rank.is_main else (lambda line: None)
-    log(f"training {cfg.model} on {cfg.dataset} -> {run_dir}")
-    history = fit(cfg, out=run_dir, resume=resume, log=log)
+        raise SystemExit(_launch(cfg, folder, resume, overrides, nproc, as_json))
+    log = common.emit(as_json) if rank.is_main else (lambda line: None)
+    log(f"training {cfg.model} on {cfg.dataset} -> {folder}")
+    history = fit(cfg, out=folder, resume=resume, log=log)
     final = history.final
     log(
         f"test accuracy {final['test_accuracy']:.4f}  loss {final['test_loss']:.4f}  "
-        f"{final['params']:,} params  {final['train_seconds']:.1f}s training  run folder {run_dir}"
+        f"{final['params']:,} params  {final['train_seconds']:.1f}s training  run folder {folder}"
     )
     if as_json and rank.is_main:
         typer.echo(json.dumps(final))
 
 
-def _launch(cfg: TrainConfig, run_dir: Path, resume: Path | None, overrides: dict, nproc: int, as_json: bool) -> int:
+def _launch(cfg: TrainConfig, folder: Path, resume: Path | None, overrides: dict, nproc: int, as_json: bool) -> int:
     """``cnnlab train --nproc N``: the same training in N processes under ``torchrun --standalone``.
 
     The parent resolves the config and the run folder once; the processes read the resolved config
@@ -158,7 +150,7 @@ def _launch(cfg: TrainConfig, run_dir: Path, resume: Path | None, overrides: dic
     with tempfile.TemporaryDirectory(prefix="cnnlab-launch-") as tmp:
         path = Path(tmp) / "config.json"
         path.write_text(json.dumps(cfg.to_dict()))
-        return distributed.launch(command + ["--config", str(path), "--out", str(run_dir)], nproc)
+        return distributed.launch(command + ["--config", str(path), "--out", str(folder)], nproc)
 
 
 def evaluate(
@@ -170,9 +162,9 @@ def evaluate(
 ):
     """Accuracy, loss, per-class accuracy, confusion-matrix PNG and most confidently wrong examples PNG."""
     from cnnlab.data import load_dataset
-    from cnnlab.train.evaluate import evaluate_model
+    from cnnlab.evaluate import evaluate_model
 
-    model = load(run_dir)
+    model = Model.from_run(run_dir)
     name = dataset or model.config.get("dataset", "digits")
     data = load_dataset(name, data_dir=data_dir or (model.config.get("data_dir") if dataset is None else None))
     result = evaluate_model(model, data.x_test, data.y_test, out or Path(run_dir) / "evaluation")
@@ -200,9 +192,9 @@ def predict(
 
     from cnnlab.data import load_image
 
-    model = load(run_dir)
-    if tuple(model.net.input_shape) != (1, 28, 28):
-        raise ValueError(f"predict works on 28x28 grey digits; this run's input is {model.net.input_shape}")
+    model = Model.from_run(run_dir)
+    if model.input_shape != (1, 28, 28):
+        raise ValueError(f"predict works on 28x28 grey digits; this run's input is {model.input_shape}")
     results = []
     for path in images:
         pixels = load_image(path)
@@ -256,8 +248,8 @@ def demo(
     from cnnlab.train.demo import demo_plan
 
     data = load_dataset(dataset, data_dir=data_dir)
-    base = _run_dir(out, "demo")
-    log = _emit(as_json)
+    base = common.run_dir(out, "demo")
+    log = common.emit(as_json)
     rows = []
     for label, cfg in demo_plan(data, epochs):
         log(f"\n== {label}: {cfg.model} on {data.name} ({cfg.epochs} epochs) ==")

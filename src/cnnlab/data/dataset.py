@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .normalization import channel_stats
+
 
 @dataclass
 class Dataset:
@@ -34,9 +36,7 @@ class Dataset:
 
     def __post_init__(self):
         if not self.mean or not self.std:
-            dims = [0] + list(range(2, self.x_train.dim()))
-            self.mean = self.x_train.mean(dim=dims).tolist()
-            self.std = [max(s, 1e-8) for s in self.x_train.std(dim=dims).tolist()]
+            self.mean, self.std = channel_stats(self.x_train)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -1,9 +1,9 @@
 """Getting verified dataset files: local folders, the cache, and mirrors.
 
 A file is only ever used after its checksum matched (see :class:`~cnnlab.data.sources.FileSpec`).
-Downloads go to a temporary file in the destination folder, are verified, fsync'ed and then
-``os.replace``'d into place, so the cache never holds a partial or corrupted file: a bad download
-is deleted and the next mirror is tried.
+Downloads go to a temporary file in the destination folder, are verified, then moved into place
+with :func:`cnnlab.io.atomic_write`, so the cache never holds a partial or corrupted file: a bad
+download is deleted and the next mirror is tried.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.request
 import zlib
 from pathlib import Path
+
+from cnnlab.io import atomic_write
 
 from .sources import FileSpec
 
@@ -135,10 +136,11 @@ def _fetch_one(url: str, spec: FileSpec, folder: Path, timeout: float) -> bytes:
     from tqdm import tqdm
 
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{spec.filename}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
+    contents = []
+
+    def download(tmp: str) -> None:
+        # Verified before atomic_write renames it into place: a bad copy never reaches the cache.
+        with open(tmp, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(
                 total=total, unit="B", unit_scale=True, desc=spec.filename, disable=not sys.stderr.isatty(), leave=False
@@ -146,29 +148,10 @@ def _fetch_one(url: str, spec: FileSpec, folder: Path, timeout: float) -> bytes:
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
                     bar.update(len(chunk))
-            out.flush()
-            os.fsync(out.fileno())
-        content = read_verified(tmp, spec)
-        os.replace(tmp, folder / spec.filename)
-        _fsync_dir(folder)
-        return content
-    finally:
-        # Reached with the temp file still present only on failure: never leave it behind.
-        tmp.unlink(missing_ok=True)
+        contents.append(read_verified(Path(tmp), spec))
 
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable; not every platform can open a directory, which is fine."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    atomic_write(folder / spec.filename, download)
+    return contents[0]
 
 
 def obtain(

@@ -3,12 +3,15 @@
 Downloaded datasets (MNIST, Fashion-MNIST, KMNIST, CIFAR-10) are read from ``data_dir`` when given
 (the network is never touched then) or from the cache folder (``$CNNLAB_DATA``, default
 ``~/.cache/cnnlab``), downloading what is missing. Embedded datasets (``digits``, ``mnist1d``)
-need no files. ``folder:PATH`` reads your own images; ``ising:PATH`` Ising configurations.
+need no files. ``folder:PATH`` reads your own images. Other parts of cnnlab add readers of their
+own files with :func:`register_path_dataset`: :mod:`cnnlab.physics.dataset` adds ``ising:PATH``
+when it is imported (the ``cnnlab`` command does so), so that this package never imports physics.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +24,45 @@ from .formats import read_cifar10_python, read_idx_pair
 from .images import load_image_folder
 from .sources import SOURCES, RemoteSource
 
-#: Valid dataset names -> one-line description (``folder:PATH`` and ``ising:PATH`` take a path).
+#: Valid dataset names -> one-line description (``KIND:PATH`` names take a path).
 DATASETS: dict[str, str] = {
     **{name: source.description for name, source in SOURCES.items()},
     "digits": "scikit-learn's 8x8 handwritten digits, 1437/360, embedded (no download)",
     "mnist1d": "MNIST-1D signals of length 40 (Greydanus & Kobak 2020), 4000/1000, generated locally",
     "folder:PATH": "your own images, one sub-folder per class (optionally train/ and test/)",
-    "ising:PATH": "2-D Ising configurations from cnnlab's Monte Carlo (see cnnlab ising)",
 }
+#: ``KIND`` of ``KIND:PATH`` names -> the function that reads such a path into a Dataset.
+PATH_READERS: dict[str, Callable[[str], Dataset]] = {"folder": load_image_folder}
+_BUILT_IN = (*SOURCES, "digits", "mnist1d", "folder")
+
+
+def register_path_dataset(kind: str, reader: Callable[[str], Dataset], description: str) -> None:
+    """Make ``load_dataset("KIND:PATH")`` call ``reader(PATH)``, and list ``KIND:PATH`` in :data:`DATASETS`.
+
+    Registering a kind again replaces its reader (a module that is reloaded registers anew).
+
+    Args:
+        kind: a lowercase name (letters, digits, ``-``, ``_``) other than cnnlab's own dataset names.
+        reader: path -> :class:`~cnnlab.data.dataset.Dataset`.
+        description: one line for ``cnnlab datasets``.
+
+    Example:
+        >>> register_path_dataset("folder", load_image_folder, "your own images")
+        Traceback (most recent call last):
+        ...
+        ValueError: kind must not be one of cnnlab's own dataset names (mnist, fashion-mnist, kmnist, cifar10, digits, mnist1d, folder), got 'folder'
+    """
+    if (
+        not isinstance(kind, str)
+        or not kind
+        or kind != kind.lower()
+        or not kind.replace("-", "").replace("_", "").isalnum()
+    ):
+        raise ValueError(f"kind must be a lowercase name like 'ising', got {kind!r}")
+    if kind in _BUILT_IN:
+        raise ValueError(f"kind must not be one of cnnlab's own dataset names ({', '.join(_BUILT_IN)}), got {kind!r}")
+    PATH_READERS[kind] = reader
+    DATASETS[f"{kind}:PATH"] = description
 
 
 def load_dataset(
@@ -41,7 +75,7 @@ def load_dataset(
 
     Args:
         name: one of :data:`DATASETS` (case-insensitive), e.g. ``"mnist"``, ``"digits"``,
-            ``"folder:my_digits"``, ``"ising:runs/ising.npz"``.
+            ``"folder:my_digits"``, ``"ising:runs/ising.npz"`` (once :mod:`cnnlab.physics.dataset` is imported).
         data_dir: a folder holding the dataset's standard files (``*-idx?-ubyte.gz`` for the MNIST
             family, ``cifar-10-python.tar.gz`` for CIFAR-10); they are checksum-verified and the
             network is not used.
@@ -60,20 +94,20 @@ def load_dataset(
     Example:
         >>> load_dataset("digits")
         Dataset('digits', train=1437, test=360, input_shape=(1, 8, 8), classes=10)
-        >>> load_dataset("mnist2")
+        >>> load_dataset("mnist2")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: unknown dataset 'mnist2'; valid names: mnist, fashion-mnist, kmnist, cifar10, digits, mnist1d, folder:PATH, ising:PATH
+        ValueError: unknown dataset 'mnist2'; valid names: mnist, fashion-mnist, kmnist, cifar10, digits, mnist1d, folder:PATH...
     """
     if not isinstance(name, str):
         raise TypeError(f"load_dataset: name must be a string, got {type(name).__name__}")
     kind, sep, path = name.partition(":")
     kind = kind.strip().lower()
     if sep:
-        if kind not in ("folder", "ising") or not path:
+        if kind not in PATH_READERS or not path:
             raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
         _no_data_dir(name, data_dir)
-        return load_image_folder(path) if kind == "folder" else _load_ising(path)
+        return PATH_READERS[kind](path)
     if kind in SOURCES:
         return _load_remote(SOURCES[kind], data_dir, download, cache_dir)
     if kind in ("digits", "mnist1d"):
@@ -88,18 +122,6 @@ def _no_data_dir(name: str, data_dir) -> None:
             f"dataset {name!r} reads no files from data_dir; got data_dir={str(data_dir)!r} "
             "(data_dir is for mnist, fashion-mnist, kmnist and cifar10)"
         )
-
-
-def _load_ising(path: str) -> Dataset:
-    try:
-        from cnnlab.physics.dataset import load_ising_dataset
-    except ModuleNotFoundError as err:
-        if not (err.name or "").startswith("cnnlab.physics"):
-            raise
-        raise ValueError(
-            f"dataset 'ising:{path}' needs cnnlab.physics.dataset, which is not available in this installation"
-        ) from err
-    return load_ising_dataset(path)
 
 
 def _load_remote(source: RemoteSource, data_dir, download: bool, cache_dir) -> Dataset:

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from cnnlab.experiments import plots, report
+from cnnlab.model import Model
 from cnnlab.spec import shape_text
-from cnnlab.train.loop import normalize
 
 MAX_CHANNELS = 16  # feature maps shown per layer
 
@@ -126,7 +126,7 @@ class ActivationsResult:
         u = self.unit
         out.append(
             f"unit: layer {u['layer']} ({u['layer_text']}) channel {u['channel']} at {u['position']}: "
-            f"receptive field {'x'.join(map(str, u['size']))}, input span {u['span']}; gradient zero "
+            f"receptive field {shape_text(u['size'])}, input span {u['span']}; gradient zero "
             f"outside it: {u['gradient_inside']}"
         )
         return out
@@ -147,7 +147,7 @@ class ActivationsResult:
                 "",
                 f"Unit {u['channel']} at {u['position']} of layer {u['layer']} (`{u['layer_text']}`) sees input pixels "
                 f"{' x '.join(f'[{lo}, {hi})' for lo, hi in u['span'])} (receptive field "
-                f"{'x'.join(map(str, u['size']))}, clipped to the image); the gradient of the unit is zero outside "
+                f"{shape_text(u['size'])}, clipped to the image); the gradient of the unit is zero outside "
                 f"that window: {u['gradient_inside']}.",
                 "",
                 report.plot_links(self.plots, None),
@@ -155,9 +155,9 @@ class ActivationsResult:
         )
 
 
-def _input(model, image) -> tuple[torch.Tensor, str]:
+def _input(model: Model, image) -> tuple[torch.Tensor, str]:
     """A raw input ``(C, H, W)`` from an image file, ``test:N`` (the run's dataset), or an array."""
-    shape = tuple(model.net.input_shape)
+    shape = model.input_shape
     if isinstance(image, (np.ndarray, torch.Tensor)):
         return torch.as_tensor(image, dtype=torch.float32).reshape(shape), "array"
     text = str(image)
@@ -191,15 +191,12 @@ def inspect_activations(
         unit: ``"LAYER"`` or ``"LAYER:I,J"`` (default: centre of the last spatial layer).
         channel: the unit's channel (default: the most active one).
     """
-    from cnnlab.train.runs import load
-
-    model = load(run_dir)
+    model = Model.from_run(run_dir)
     net = model.net
     raw, label = _input(model, image)
-    x = normalize(raw.unsqueeze(0), model.mean, model.std)[0]
-    with torch.inference_mode():
-        outputs = [o[0] for o in net.features(x.unsqueeze(0))]
-    prob = model.predict_proba(raw.unsqueeze(0))[0]
+    x = model.normalize(raw)[0]
+    outputs = [o[0] for o in model.activations(raw)]
+    prob = model.predict_proba(raw)[0]
     top = int(prob.argmax())
     layers = [
         {
@@ -258,7 +255,7 @@ def inspect_activations(
                     np.asarray(traced["sensitivity"]),
                     out / "receptive_field.png",
                     f"layer {traced['layer']} channel {traced['channel']} at {traced['position']}: "
-                    f"receptive field {'x'.join(map(str, traced['size']))}",
+                    f"receptive field {shape_text(traced['size'])}",
                 )
             )
         )

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from cnnlab.experiments import plots, report
+from cnnlab.shapes import shape_text
 
 GOOD_MATCH = 0.7  # |cosine| above which a filter "is" its stencil (chance level for 9 random taps is ~0.3)
 
@@ -196,7 +197,7 @@ class FiltersResult:
         lines = [
             f"# First-layer filters of {self.run_dir}",
             "",
-            f"Layer `{self.layer}`: {n} filters of {'x'.join(map(str, self.filter_shape))}. "
+            f"Layer `{self.layer}`: {n} filters of {shape_text(self.filter_shape)}. "
             f"{matched} of {n} are within |cos| >= {GOOD_MATCH} of a finite-difference stencil:",
             "",
         ]
@@ -243,9 +244,9 @@ def inspect_filters(
         spectrum_size: FFT size per axis (zero padding gives a smooth spectrum).
         max_plotted: at most this many filters in the plots (a dense layer has hundreds).
     """
-    from cnnlab.train.runs import load
+    from cnnlab.model import Model
 
-    model = load(run_dir)
+    model = Model.from_run(run_dir)
     index, weights = first_filters(model.net)
     layer = model.net.layers[index].to_text()
     stencil_sized = all(3 <= k <= 11 for k in weights.shape[1:])  # dense-layer templates are not stencils

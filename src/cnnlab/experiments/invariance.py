@@ -31,10 +31,12 @@ import torch
 from cnnlab import engine as cnnlab_engine
 from cnnlab.data.augment import shift
 from cnnlab.data.dataset import Dataset
+from cnnlab.data.normalization import normalize
 from cnnlab.experiments import plots, report
 from cnnlab.experiments.runner import Trained, accuracy, eval_subset, train
+from cnnlab.model import Model
 from cnnlab.train import TrainConfig
-from cnnlab.train.loop import normalize, predict_logits
+from cnnlab.train.device import to_device_of
 
 #: The ``equivariant`` preset with 2x2 max pooling (stride 2) after each of its first two convs.
 POOLED_TWIN = (
@@ -70,11 +72,9 @@ def shift_each(x: torch.Tensor, k: int, mode: str, seed: int = 0) -> torch.Tenso
     return out
 
 
-def shifted_accuracies(
-    net: torch.nn.Module, data: Dataset, x: torch.Tensor, y: torch.Tensor, shifts: Sequence[int], mode: str
-) -> list[float]:
+def shifted_accuracies(model: Model, x: torch.Tensor, y: torch.Tensor, shifts: Sequence[int], mode: str) -> list[float]:
     """Accuracy on ``x`` (raw) with every example shifted by each ``k`` of ``shifts``."""
-    return [accuracy(net, shift_each(x, k, mode), y, data) for k in shifts]
+    return [accuracy(model, shift_each(x, k, mode), y) for k in shifts]
 
 
 def default_max_shift(input_shape: Sequence[int]) -> int:
@@ -167,18 +167,18 @@ def translation_robustness(
     curves = []
     for label, spec in specs.items():
         for augmented in (False, True):
-            nets = []
+            models = []
             for seed in range(seeds):
                 reuse = trained.get(label, []) if trained and not augmented else []
                 if seed < len(reuse):
-                    nets.append(reuse[seed].net)
+                    models.append(reuse[seed].model)
                     continue
                 cfg = base.replace(model=spec, seed=seed, augment_shift=augment_shift if augmented else 0)
-                nets.append(train(cfg, data).net)
+                models.append(train(cfg, data).model)
                 if on_run:
                     on_run()
             for mode in MODES:
-                per_seed = [shifted_accuracies(net, data, x, y, shifts, mode) for net in nets]
+                per_seed = [shifted_accuracies(model, x, y, shifts, mode) for model in models]
                 stats = [report.mean_std(values) for values in zip(*per_seed)]
                 curves.append(
                     {
@@ -223,6 +223,7 @@ def plot_translation(result: TranslationResult, path) -> Path:
 def logit_change(net: torch.nn.Module, x: torch.Tensor, shifts: Sequence[tuple[int, int]]) -> list[float]:
     """max |f(roll(x)) - f(x)| / max |f(x)| for each circular shift ``(dx, dy)`` (dy ignored for 1-D)."""
     net.eval()
+    x = to_device_of(net, x)
     reference = net(x)
     scale = reference.abs().max().item() or 1.0
     out = []
@@ -322,16 +323,16 @@ def equivariance(
         random_change[label] = logit_change(net, probe, [(k, 0) for k in shifts])
         if base is None:
             continue
-        net = train(base.replace(model=spec, seed=0), data).net
+        model = train(base.replace(model=spec, seed=0), data).model
         if on_run:
             on_run()
-        xn = normalize(x, data.mean, data.std)
-        pred = predict_logits(net, xn).argmax(1)
-        moved = [predict_logits(net, shift(xn, k, mode="circular")) for k in shifts]
+        pred = model.predict_logits(x).argmax(1)
+        # A circular shift commutes with the per-channel normalisation, so shifting raw inputs is exact.
+        moved = [model.predict_logits(shift(x, k, mode="circular")) for k in shifts]
         trained[label] = {
             "accuracy": [(m.argmax(1) == y).float().mean().item() for m in moved],
             "flipped": [(m.argmax(1) != pred).float().mean().item() for m in moved],
-            "logit_change": logit_change(net, xn[:256], [(k, 0) for k in shifts]),
+            "logit_change": logit_change(model.net, model.normalize(x[:256]), [(k, 0) for k in shifts]),
         }
     result = EquivarianceResult(data.name, shifts, specs, random_change, trained, len(y))
     if out is not None and trained:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from cnnlab import spec as S
 from cnnlab.experiments import report
-from cnnlab.shapes import conv_output_size, conv_param_counts
+from cnnlab.shapes import conv_param_counts
 
 
 def _row(
@@ -41,12 +41,11 @@ def _row(
     index: int | None = None,
 ) -> dict:
     c = conv_param_counts(tuple(in_shape), out_channels, kernel_size, stride, padding, bias)
-    out_spatial = [conv_output_size(n, kernel_size, stride, padding) for n in in_shape[1:]]
     return {
         "index": index,
         "layer": name,
         "input": S.shape_text(in_shape),
-        "output": S.shape_text([out_channels, *out_spatial]),
+        "output": S.shape_text(c.out_shape),
         "positions": c.positions,
         "conv": c.conv,
         "locally_connected": c.locally_connected,
@@ -123,7 +122,7 @@ class ParamsResult:
         lines = [
             "# Tied parameters, counted",
             "",
-            f"Network `{self.spec}` on input {'x'.join(map(str, self.input_shape))}: {self.total_params:,} parameters.",
+            f"Network `{self.spec}` on input {S.shape_text(self.input_shape)}: {self.total_params:,} parameters.",
             "",
             report.markdown_table(
                 [

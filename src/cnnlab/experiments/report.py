@@ -18,10 +18,9 @@ import math
 import os
 import statistics
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
-from cnnlab.train.checkpoint import atomic_write
+from cnnlab.io import atomic_write_text
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -49,12 +48,6 @@ def summarize_values(values: Sequence[float]) -> dict:
 def separated(a: dict, b: dict) -> bool:
     """Whether two ``summarize_values`` results differ by more than their combined error bars."""
     return abs(a["mean"] - b["mean"]) > math.hypot(a["std"], b["std"])
-
-
-def run_dir(base: str | Path, name: str) -> Path:
-    """``base/NAME-YYYYmmdd-HHMMSS`` (the CLI's default run folder)."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
-    return Path(base) / f"{safe}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -86,7 +79,7 @@ def save(result, out: str | Path) -> Path:
 
 def write_text(path: str | Path, text: str) -> None:
     """UTF-8 text (the reports contain ±), written atomically."""
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write_text(path, text, encoding="utf-8")
     os.chmod(path, 0o644)  # a report is for reading; the atomic temporary file was created private
 
 

@@ -1,17 +1,8 @@
 """What the experiments share: model names per input shape, the training recipe, one run in memory.
 
-Model names in the experiments are preset names (``cnnlab presets``), spec text, or one of these
-aliases, resolved for the dataset's input rank:
-
-============  ==========================================================================  ===========
-name          network                                                                     MNIST params
-============  ==========================================================================  ===========
-``mlp``       the course's dense network 784-400-100-10 with dropout (preset)             355,110
-``logreg``    logistic regression (preset)                                                7,850
-``cnn``       1-D input: preset ``cnn1d``; 2-D input: preset ``cnn`` (two conv+pool)      171,158
-``cnn-large`` the ``cnn`` with twice the filters: about the dense network's count         366,806
-``cnn-small`` two small conv+pool blocks straight into the classifier                      11,274
-============  ==========================================================================  ===========
+Model names in the experiments are preset names (``cnnlab presets``: ``mlp``, ``logreg``, ``cnn``,
+``cnn-small``, ``cnn-large``, ...) or spec text. ``cnn`` means the preset ``cnn1d`` on 1-D inputs
+(:func:`cnnlab.spec.presets.for_input`). Training uses the registry's ``course`` recipe.
 
 Example:
     >>> model_spec("cnn", (1, 40))
@@ -21,11 +12,12 @@ Example:
     >>> model_spec("resnet", (1, 28, 28))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown model 'resnet'; valid names: cnn, cnn-large, cnn-small, cnn1d, ..., mlp, ..., or a spec such as 'conv(16,5,p=2)-relu-maxpool(2)-flatten-linear'
+    ValueError: unknown model 'resnet'; valid names: cnn, cnn-digits, cnn-large, cnn-small, cnn1d, ..., mlp, ..., or a spec such as 'conv(16,5,p=2)-relu-maxpool(2)-flatten-linear'
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,28 +27,21 @@ import torch
 from cnnlab import spec as S
 from cnnlab.data.dataset import Dataset
 from cnnlab.engine import Network
+from cnnlab.model import Model
 from cnnlab.train import History, TrainConfig, Trainer
-from cnnlab.train.loop import normalize, predict_logits
-
-ALIASES: dict[str, str] = {
-    "cnn-small": "conv(8,5,p=2)-relu-maxpool(2)-conv(16,5,p=2)-relu-maxpool(2)-flatten-linear",
-    "cnn-large": "conv(32,5,p=2)-relu-maxpool(2)-conv(64,5,p=2)-relu-maxpool(2)-flatten-linear(100)-relu-dropout(0.2)-linear",
-}
-
-# Epochs of the default recipe per dataset (the demo's; MNIST-size data gets 2 epochs).
-_EPOCHS = {"mnist1d": 30, "digits": 20}
+from cnnlab.train.recipes import recipe as course_recipe
 
 
 def valid_model_names() -> list[str]:
-    """Presets and aliases, sorted (what error messages list)."""
-    return sorted(set(S.PRESETS) | set(ALIASES))
+    """The presets, sorted (what error messages list)."""
+    return sorted(S.PRESETS)
 
 
 def model_spec(name: str, input_shape: Sequence[int]) -> str:
     """The preset name or spec text that ``name`` means for inputs of ``input_shape``.
 
     Args:
-        name: an alias (module docstring), a preset, or spec text.
+        name: a preset or spec text.
         input_shape: one example's shape; ``cnn`` means ``cnn1d`` for ``(C, W)`` inputs.
 
     Raises:
@@ -65,11 +50,9 @@ def model_spec(name: str, input_shape: Sequence[int]) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"model must be a non-empty name or spec, got {name!r}")
     name = name.strip()
-    if name == "cnn" and len(input_shape) == 2:
-        resolved = "cnn1d"
-    elif name in ALIASES:
-        resolved = ALIASES[name]
-    elif name in S.PRESETS or "(" in name or "-" in name:
+    if name in S.PRESETS:
+        resolved = S.for_input(name, input_shape)
+    elif "(" in name or "-" in name:
         resolved = name
     else:
         raise ValueError(
@@ -89,26 +72,15 @@ def parse_names(text: str | Sequence[str], what: str) -> list[str]:
         >>> parse_names("mlp, conv(8,5,p=2)-relu-flatten-linear", "models")
         ['mlp', 'conv(8,5,p=2)-relu-flatten-linear']
     """
-    if not isinstance(text, str):
-        names = [str(t).strip() for t in text]
-    else:
-        names, depth, current = [], 0, ""
-        for ch in text:
-            depth += (ch == "(") - (ch == ")")
-            if ch == "," and depth == 0:
-                names.append(current.strip())
-                current = ""
-            else:
-                current += ch
-        names.append(current.strip())
-    names = [n for n in names if n]
+    parts = S.split_top_level(text, ",") if isinstance(text, str) else [str(t) for t in text]
+    names = [n.strip() for n in parts if n.strip()]
     if not names:
         raise ValueError(f"{what} must name at least one item, got {text!r}")
     return names
 
 
 def recipe(data: Dataset, **changes) -> TrainConfig:
-    """The experiments' default training config for ``data`` (the demo's recipe), then ``changes``.
+    """The experiments' default training config for ``data`` (the registry's ``course`` recipe), then ``changes``.
 
     Adam, lr 1e-2, one-cycle schedule, batch 100: it reproduces MNIST-1D's published accuracies.
     30 epochs on MNIST-1D, 20 on digits, 2 on MNIST-size data. One CPU thread: these models are
@@ -123,17 +95,7 @@ def recipe(data: Dataset, **changes) -> TrainConfig:
         >>> cfg.epochs, cfg.lr, cfg.threads
         (3, 0.01, 1)
     """
-    base = TrainConfig(
-        model="mlp",
-        dataset=data.name,
-        epochs=_EPOCHS.get(data.name, 2),
-        batch_size=100,
-        optimizer="adam",
-        lr=1e-2,
-        schedule="onecycle",
-        threads=1,
-        eval_every_epoch=False,
-    )
+    base = course_recipe("course", dataset=data.name).replace(model="mlp", threads=1, eval_every_epoch=False)
     return base.replace(**{k: v for k, v in changes.items() if v is not None}).validate()
 
 
@@ -157,10 +119,18 @@ class Trained:
     history: History
     net: Network
     data: Dataset
+    config: TrainConfig
 
     @property
     def final(self) -> dict:
         return self.history.final
+
+    @functools.cached_property
+    def model(self) -> Model:
+        """The trained network as an inference handle (normalises raw inputs with the data's statistics)."""
+        return Model(
+            self.net, list(self.data.classes), list(self.data.mean), list(self.data.std), self.config.to_dict()
+        )
 
 
 def train(
@@ -182,13 +152,12 @@ def train(
     if prepare is not None:
         prepare(trainer)
     history = trainer.run()
-    return Trained(history, trainer.net, data)
+    return Trained(history, trainer.net, data, trainer.config)
 
 
-def accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, data: Dataset) -> float:
-    """Test accuracy of ``net`` on raw inputs ``x`` (normalised with ``data``'s statistics)."""
-    logits = predict_logits(net, normalize(x, data.mean, data.std))
-    return (logits.argmax(1) == y).float().mean().item()
+def accuracy(model: Model, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Accuracy of ``model`` on raw inputs ``x`` with labels ``y``."""
+    return (model.predict_logits(x).argmax(1) == y).float().mean().item()
 
 
 def eval_subset(x: torch.Tensor, y: torch.Tensor, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

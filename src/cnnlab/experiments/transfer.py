@@ -120,7 +120,7 @@ def resize_images(data: Dataset, shape: Sequence[int]) -> Dataset:
         return F.pad(x, (margin, margin, margin, margin))  # (N, C, H, W)
 
     return Dataset(
-        f"{data.name}@{'x'.join(map(str, shape[1:]))}",
+        f"{data.name}@{S.shape_text(shape[1:])}",
         fit(data.x_train),
         data.y_train,
         fit(data.x_test),

@@ -22,7 +22,8 @@ Example:
     >>> data.meta["per_size"]["4"]["chains_per_temperature"]
     64
 
-``save(data, "ising.npz")`` writes the file, ``load("ising.npz")`` reads it back.
+``save(data, "ising.npz")`` writes the file, ``load("ising.npz")`` reads it back. Importing this
+module adds ``ising:PATH`` to :func:`cnnlab.data.load_dataset` (:func:`load_ising_dataset`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnlab.data.registry import register_path_dataset
 from cnnlab.physics.exact import TC
 from cnnlab.physics.ising import check_temperatures
 from cnnlab.physics.msc import WORD, MultiSpinLattice, check_lattice_size
@@ -277,3 +279,8 @@ def load_ising_dataset(path, L: int | None = None, test_fraction: float = 0.25, 
     return Dataset(
         f"ising:{path}", tensor(train), label(train), tensor(test), label(test), ["disordered", "ordered"], meta=meta
     )
+
+
+register_path_dataset(
+    "ising", load_ising_dataset, "2-D Ising configurations from cnnlab's Monte Carlo (see cnnlab ising)"
+)

@@ -1,4 +1,4 @@
-"""Training: config, fit loop, callbacks, checkpoints and run folders.
+"""Training: config, fit loop, callbacks, checkpoints and run folders (:mod:`cnnlab.model` loads them back).
 
 Example:
     >>> from cnnlab.train import TrainConfig, fit
@@ -10,8 +10,8 @@ Example:
 from cnnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, History, NonFiniteLossError
 from cnnlab.train.checkpoint import CheckpointError
 from cnnlab.train.config import OPTIMIZERS, SCHEDULES, TrainConfig
-from cnnlab.train.loop import Trainer, fit
-from cnnlab.train.runs import LoadedModel, load
+from cnnlab.train.loop import fit
+from cnnlab.train.trainer import Trainer
 
 __all__ = [
     "OPTIMIZERS",
@@ -21,10 +21,8 @@ __all__ = [
     "CheckpointError",
     "EarlyStopping",
     "History",
-    "LoadedModel",
     "NonFiniteLossError",
     "TrainConfig",
     "Trainer",
     "fit",
-    "load",
 ]

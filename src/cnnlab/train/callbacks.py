@@ -1,4 +1,4 @@
-"""Training history and callbacks (early stopping, checkpointing, non-finite loss)."""
+"""Training history, the per-epoch log line, and callbacks (early stopping, checkpointing, non-finite loss)."""
 
 from __future__ import annotations
 
@@ -79,3 +79,24 @@ class Checkpoint(Callback):
             self.best = value
             trainer.save_checkpoint("checkpoint-best.safetensors", epoch)
         return False
+
+
+def epoch_line(record: dict, epochs: int) -> str:
+    """The one line the fit loop logs per epoch.
+
+    Example:
+        >>> epoch_line({"epoch": 2, "train_loss": 0.5, "train_accuracy": 0.8, "lr": 0.001, "seconds": 1.25}, 5)
+        'epoch   2/5  loss 0.5000  acc 0.8000  lr 0.001  1.2s'
+    """
+    parts = [
+        f"epoch {record['epoch']:>3}/{epochs}",
+        f"loss {record['train_loss']:.4f}",
+        f"acc {record['train_accuracy']:.4f}",
+    ]
+    for prefix in ("val", "test"):
+        if f"{prefix}_loss" in record:
+            parts.append(
+                f"{prefix}_loss {record[f'{prefix}_loss']:.4f} {prefix}_acc {record[f'{prefix}_accuracy']:.4f}"
+            )
+    parts.append(f"lr {record['lr']:.3g}  {record['seconds']:.1f}s")
+    return "  ".join(parts)

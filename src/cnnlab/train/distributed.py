@@ -7,7 +7,9 @@ step rank ``r`` trains on its slice of that global batch. The loss is a sum scal
 gradient average equals the gradient of the global batch's mean loss: N processes take the same
 steps as one process with the same ``batch_size``. Rank 0 alone logs and writes the run folder.
 
-Backends: gloo on CPU, NCCL on CUDA (one GPU per process, ``cuda:LOCAL_RANK``).
+Backends: gloo on CPU, NCCL on CUDA (one GPU per process, ``cuda:LOCAL_RANK``). The steps of the
+fit loop that differ from one process are :class:`DataParallel`'s; :func:`cnnlab.train.fit` uses it
+when the process was started by torchrun.
 
 Example:
     >>> ctx = Context(rank=1, world_size=2)
@@ -29,10 +31,15 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from cnnlab.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -158,15 +165,6 @@ def sync_batchnorm(net: nn.Module, device: torch.device) -> nn.Module:
     return nn.SyncBatchNorm.convert_sync_batchnorm(net) if device.type == "cuda" else net
 
 
-def wrap(model: nn.Module, ctx: Context, device: torch.device) -> nn.Module:
-    """``DistributedDataParallel(model)`` in a multi-process job, else ``model`` itself."""
-    if not ctx.enabled:
-        return model
-    from torch.nn.parallel import DistributedDataParallel
-
-    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-
-
 def all_sum(values: Sequence[float], ctx: Context, device: torch.device) -> list[float]:
     """Element-wise sum of ``values`` over all ranks (``values`` itself for one process)."""
     if not ctx.enabled:
@@ -189,7 +187,7 @@ def gather_rng(states: dict[str, torch.Tensor], ctx: Context) -> dict[str, torch
     """Rank 0's RNG states plus every other rank's as ``NAME.rankR`` (for exact resume of dropout)."""
     if not ctx.enabled:
         return states
-    everyone = [None] * ctx.world_size
+    everyone: list[Any] = [None] * ctx.world_size
     dist.all_gather_object(everyone, {k: v.cpu() for k, v in states.items()})
     merged = dict(states)
     for rank, theirs in enumerate(everyone[1:], start=1):
@@ -223,3 +221,76 @@ def launch(args: Sequence[str], nproc: int) -> int:
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *args]
     return subprocess.run(command, env=env, check=False).returncode
+
+
+class DataParallel:
+    """The fit loop's steps that differ in a multi-process job (mixed into :class:`cnnlab.train.Trainer`).
+
+    Every rank holds the whole dataset and draws the same shuffled (and augmented) global batch;
+    rank ``r`` trains on its :func:`shard`. The loss is a sum scaled by ``world_size / n`` so that
+    DDP's gradient average is the gradient of the global batch's mean loss, even when the last batch
+    splits unevenly. Rank 0 evaluates, logs and writes; every decision (epoch record, early stop,
+    final evaluation) is rank 0's, broadcast, so that all ranks take the same steps.
+    """
+
+    # Set by the Trainer this is mixed into (declared for type checkers).
+    if TYPE_CHECKING:
+        config: TrainConfig
+        device: torch.device
+        y_train: torch.Tensor
+
+    def __init__(self, *args: Any, dist: Context, **kwargs: Any):
+        self.dist = dist
+        super().__init__(*args, **kwargs)
+
+    @property
+    def is_main(self) -> bool:
+        return self.dist.is_main
+
+    @property
+    def dropout_offset(self) -> int:
+        """Each rank draws its own dropout masks."""
+        return self.dist.rank
+
+    def set_up_device(self) -> torch.device:
+        return local_device(super().set_up_device(), self.dist)  # type: ignore[misc]
+
+    def set_up_network(self, net: nn.Module | None) -> nn.Module:
+        net = super().set_up_network(net)  # type: ignore[misc]
+        check_batch_size(self.config.batch_size, self.dist.world_size)
+        check_last_batch(len(self.y_train), self.config.batch_size, self.dist.world_size)
+        return sync_batchnorm(net, self.device)
+
+    def wrap_for_training(self, model: nn.Module) -> nn.Module:
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+        """This rank's part of each global batch (augmented as a whole, so that the shared generator stays in step)."""
+        for x, y, n in super().batches():  # type: ignore[misc]
+            part = shard(n, self.dist)
+            yield x[part], y[part], n
+
+    def batch_loss(self, logits: torch.Tensor, y: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(sum * world_size / n to differentiate, this rank's sum of losses to report)."""
+        loss_sum = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing, reduction="sum")
+        return loss_sum * (self.dist.world_size / n), loss_sum
+
+    def batch_totals(self, reported: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, n: int) -> tuple[float, int]:
+        """The global batch's mean loss and correct count: every rank sees them, so all stop together on a NaN."""
+        correct = (logits.argmax(1) == y).sum().item()
+        total_loss, total_correct = all_sum([reported.item(), correct], self.dist, self.device)
+        return total_loss / n, int(total_correct)
+
+    def shared(self, value):
+        return broadcast(value, self.dist)
+
+    def rng_states(self) -> dict[str, torch.Tensor]:
+        return gather_rng(super().rng_states(), self.dist)  # type: ignore[misc]
+
+    def rng_key(self, name: str) -> str:
+        return rng_key(name, self.dist)
+
+    def finish(self) -> None:
+        barrier(self.dist)  # no rank returns before the run folder is complete

@@ -1,4 +1,4 @@
-"""Run folders: what a training run writes, and loading one back for inference.
+"""Run folders: what a training run writes, and reading its config back.
 
 A run folder holds::
 
@@ -9,28 +9,29 @@ A run folder holds::
     results.json         final test accuracy/loss, time, parameters
     learning_curve.png   loss and accuracy per epoch
 
+:class:`cnnlab.model.Model` loads a run folder for inference (``cnnlab.load(RUN_DIR)``).
+
 Example:
     >>> import tempfile
     >>> from cnnlab.train import TrainConfig, fit
     >>> out = tempfile.mkdtemp()
     >>> _ = fit(TrainConfig(model="logreg", dataset="digits", epochs=1, lr=0.05), out=out)
-    >>> model = load(out)
-    >>> model.predict_proba(model.dataset_example()).shape
-    torch.Size([1, 10])
+    >>> config = read_run_config(out)
+    >>> config["spec"], config["input_shape"], train_config(config).epochs
+    ('flatten-linear(10)', [1, 8, 8], 1)
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
-from cnnlab import __version__, engine
-from cnnlab.train.checkpoint import CheckpointError, atomic_write, atomic_write_text, load_model_state
+from cnnlab import engine
+from cnnlab._version import __version__
+from cnnlab.io import atomic_write, atomic_write_text
 from cnnlab.train.config import TrainConfig, field_names
 
 RUN_KEYS = ("spec", "input_shape", "classes", "normalize", "params", "cnnlab_version")
@@ -68,6 +69,8 @@ def read_run_config(run_dir: str | Path) -> dict:
     """The run's ``config.json`` as a dict, with a clear error when the folder is not a run."""
     run_dir = Path(run_dir)
     path = run_dir / "config.json"
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir} is not a cnnlab run folder (it does not exist)")
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a cnnlab run folder (no config.json)")
     try:
@@ -85,57 +88,3 @@ def read_run_config(run_dir: str | Path) -> dict:
 def train_config(run_config: dict) -> TrainConfig:
     """The TrainConfig part of a run's config.json."""
     return TrainConfig.from_dict({k: v for k, v in run_config.items() if k in field_names()})
-
-
-@dataclass
-class LoadedModel:
-    """A trained network ready for inference: normalises inputs itself.
-
-    Attributes:
-        net: the engine network, in eval mode.
-        classes: class names.
-        mean, std: the training set's normalisation.
-        config: the run's config.json.
-    """
-
-    net: engine.Network
-    classes: list[str]
-    mean: list[float]
-    std: list[float]
-    config: dict
-
-    @torch.inference_mode()
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """Class probabilities for raw inputs ``(N, *input_shape)`` (e.g. images in [0, 1])."""
-        from cnnlab.train.loop import normalize
-
-        x = torch.as_tensor(x, dtype=torch.float32)
-        if x.dim() == len(self.net.input_shape):
-            x = x.unsqueeze(0)
-        logits = self.net.logits_model()(normalize(x, self.mean, self.std))
-        return logits.softmax(-1)
-
-    def dataset_example(self) -> torch.Tensor:
-        """A zero input of the right shape (handy for smoke tests)."""
-        return torch.zeros(1, *self.net.input_shape)
-
-
-def load(run_dir: str | Path, weights: str = "model.safetensors") -> LoadedModel:
-    """Load a run folder for inference: ``cnnlab.load(RUN_DIR)``."""
-    run_dir = Path(run_dir)
-    config = read_run_config(run_dir)
-    net = engine.build(config["spec"], tuple(config["input_shape"]))
-    path = run_dir / weights
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} has no {weights}; did training finish? (try --resume)")
-    try:
-        tensors = load_file(path)
-    except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"{path} is corrupted or not a safetensors file ({err})") from None
-    if any(k.startswith("model.") for k in tensors):  # a training checkpoint
-        tensors = {k: v for k, v in tensors.items() if k.startswith("model.")}
-        load_model_state(net, tensors, path)
-    else:
-        load_model_state(net, {f"model.{k}": v for k, v in tensors.items()}, path)
-    net.eval()
-    return LoadedModel(net, list(config["classes"]), config["normalize"]["mean"], config["normalize"]["std"], config)

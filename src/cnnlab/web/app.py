@@ -50,10 +50,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cnnlab.explain import conv1d_steps
-from cnnlab.shapes import conv_output_size, conv_param_counts
+from cnnlab.model import Model
+from cnnlab.shapes import conv_output_size, conv_param_counts, output_size_formula
 from cnnlab.web import digit
 from cnnlab.web.inference import forward_all
-from cnnlab.web.models import WebModel, default_models, describe, unit_weights
+from cnnlab.web.models import default_models, describe, unit_weights
 from cnnlab.web.parsing import ApiError, convert, get_model, json_object, read_body, read_forward_request
 from cnnlab.web.security import LocalOnly
 from cnnlab.web.site import add_routes
@@ -64,7 +65,7 @@ MAX_BODY = 1_000_000
 
 
 def create_app(
-    models: dict[str, WebModel] | None = None,
+    models: dict[str, Model] | None = None,
     host: str = "127.0.0.1",
     port: int | None = 8000,
     max_body: int = MAX_BODY,
@@ -163,7 +164,7 @@ def create_app(
     return app
 
 
-def _warm_up(models: dict[str, WebModel]) -> None:
+def _warm_up(models: dict[str, Model]) -> None:
     """Decode, preprocess and forward one drawing now, so that the page's first request is not slow."""
     from PIL import Image, ImageDraw
 
@@ -201,10 +202,7 @@ def shape_report(body: dict) -> dict:
     except (ValueError, TypeError) as err:
         raise ApiError(422, str(err)) from None
     letters = "HW"[-len(size) :]
-    formulas = [
-        f"{a}_out = 1 + ({a} - F + 2P)/S = 1 + ({n} - {kernel} + 2*{padding})/{stride} = {o}"
-        for a, n, o in zip(letters, size, out)
-    ]
+    formulas = [f"{a}_out = {output_size_formula(n, kernel, stride, padding, letter=a)}" for a, n in zip(letters, size)]
     return {
         "output_size": out,
         "out_shape": [out_channels, *out],

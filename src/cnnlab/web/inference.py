@@ -18,13 +18,13 @@ import numpy as np
 import torch
 
 from cnnlab import spec as S
-from cnnlab.web.models import WebModel
+from cnnlab.model import Model
 
 ENCODINGS = ("list", "base64")
 
 
 @torch.inference_mode()
-def forward(model: WebModel, image: np.ndarray, encoding: str = "list") -> dict:
+def forward(model: Model, image: np.ndarray, encoding: str = "list") -> dict:
     """Probabilities and every layer's output for one 28x28 image in [0, 1].
 
     Args:
@@ -38,8 +38,8 @@ def forward(model: WebModel, image: np.ndarray, encoding: str = "list") -> dict:
         ``{"probabilities", "prediction", "label", "layers": [{"index", "shape", "values"}]}``;
         layer ``i`` is the output of module ``i`` (the network's input is not repeated).
     """
-    x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).view(1, *model.net.input_shape)
-    outputs = model.net.features(model.normalize(x))
+    x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).view(1, *model.input_shape)
+    outputs = model.activations(x)
     last = outputs[-1][0]
     probs = last if isinstance(model.net.layers[-1], S.Softmax) else last.softmax(-1)
     layers = [
@@ -54,7 +54,7 @@ def forward(model: WebModel, image: np.ndarray, encoding: str = "list") -> dict:
     }
 
 
-def forward_all(models: dict[str, WebModel], image: np.ndarray, encoding: str = "list") -> dict[str, dict]:
+def forward_all(models: dict[str, Model], image: np.ndarray, encoding: str = "list") -> dict[str, dict]:
     """:func:`forward` for every model in ``models``, keyed by name."""
     return {name: forward(model, image, encoding) for name, model in models.items()}
 

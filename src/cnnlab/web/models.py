@@ -1,121 +1,60 @@
-"""The networks the visualiser shows: run folders loaded into eval-mode engines, described as JSON.
+"""The networks the visualiser shows, described as JSON for the page.
 
-A run folder (written by ``cnnlab train`` and by ``scripts/train_web_models.py``) holds
-``config.json`` (``model`` spec text, ``input_shape``, ``classes``, ``normalize``, provenance) and
-``model.safetensors`` (the engine's ``state_dict``; float16 storage is cast to float32 on load);
-:func:`cnnlab.train.runs.load` reads it, the same loader as for every trained run.
-The package ships two such folders, ``assets/web-mlp`` and ``assets/web-cnn``.
+The models are :class:`cnnlab.model.Model` handles: the two shipped with the package
+(``assets/web-mlp`` and ``assets/web-cnn``, :meth:`~cnnlab.model.Model.from_assets`) or run folders
+given with ``cnnlab serve --run`` (:meth:`~cnnlab.model.Model.from_run`). :func:`describe` and
+:func:`unit_weights` turn one into what the page draws.
 
 Example:
     >>> models = default_models()
-    >>> sorted(models), models["cnn"].net.input_shape
+    >>> sorted(models), models["cnn"].input_shape
     (['cnn', 'mlp'], (1, 28, 28))
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from cnnlab import engine
 from cnnlab import spec as S
-from cnnlab.train.runs import load
+from cnnlab.model import SHIPPED, Model
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-DEFAULT_RUNS = {"mlp": ASSETS / "web-mlp", "cnn": ASSETS / "web-cnn"}
+#: The shipped run folders by API name (``mlp``, ``cnn``).
+DEFAULT_RUNS = SHIPPED
 # The drawing canvas produces one MNIST-style grey image; other inputs cannot be drawn.
 WEB_INPUT_SHAPE = (1, 28, 28)
 
 
-@dataclass
-class WebModel:
-    """A loaded network with what is needed to feed it a drawn digit.
-
-    Attributes:
-        name: the key used by the API (``"mlp"``, ``"cnn"`` or the run folder's name).
-        net: the engine network, in eval mode, float32.
-        config: the run's ``config.json`` as a dict (provenance included).
-        mean, std: per-channel normalisation applied to a [0, 1] image before the forward pass.
-        classes: a label per output.
-    """
-
-    name: str
-    net: engine.Network
-    config: dict
-    mean: list[float]
-    std: list[float]
-    classes: list[str]
-    run_dir: Path | None = None
-
-    def normalize(self, image: torch.Tensor) -> torch.Tensor:
-        """``(x - mean) / std`` per channel; ``image`` is ``(N, C, H, W)`` in [0, 1]."""
-        mean = torch.tensor(self.mean, dtype=image.dtype).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, dtype=image.dtype).view(1, -1, 1, 1)
-        return (image - mean) / std
-
-
-def load_model(run_dir: str | Path, name: str | None = None) -> WebModel:
-    """Load a run folder with :func:`cnnlab.train.runs.load` and name it for the API.
-
-    Args:
-        run_dir: a folder holding ``config.json`` and ``model.safetensors``.
-        name: the API name; defaults to the folder's name.
-
-    Raises:
-        FileNotFoundError: when the folder or one of its two files is missing.
-        ValueError: when ``config.json`` lacks a key, or the weights do not fit the spec.
-
-    Example:
-        >>> m = load_model(DEFAULT_RUNS["mlp"], name="mlp")
-        >>> m.net.spec_text, m.classes[:3], m.mean
-        ('flatten-linear(300)-relu-linear(100)-relu-linear(10)', ['0', '1', '2'], [0.1307])
-    """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"run folder {str(run_dir)!r} does not exist")
-    loaded = load(run_dir)
-    return WebModel(
-        name or run_dir.name,
-        loaded.net,
-        loaded.config,
-        list(loaded.mean),
-        list(loaded.std),
-        [str(c) for c in loaded.classes],
-        run_dir,
-    )
-
-
-def default_models() -> dict[str, WebModel]:
+def default_models() -> dict[str, Model]:
     """The two MNIST networks shipped with the package: ``mlp`` (784-300-100-10) and ``cnn`` (LeNet-like)."""
-    return {name: load_model(path, name) for name, path in DEFAULT_RUNS.items()}
+    return {name: Model.from_assets(name) for name in DEFAULT_RUNS}
 
 
-def models_from_runs(run_dirs: list[str | Path]) -> dict[str, WebModel]:
+def models_from_runs(run_dirs: list[str | Path]) -> dict[str, Model]:
     """Load user run folders for the page; names are folder names, made unique with a suffix.
 
     Raises:
         ValueError: when a run's input is not a 1x28x28 image (the page draws MNIST-style digits).
     """
-    models: dict[str, WebModel] = {}
+    models: dict[str, Model] = {}
     for run_dir in run_dirs:
         base = Path(run_dir).resolve().name
         name, k = base, 2
         while name in models:
             name, k = f"{base}-{k}", k + 1
-        model = load_model(run_dir, name)
-        if model.net.input_shape != WEB_INPUT_SHAPE:
+        model = Model.from_run(run_dir, name=name)
+        if model.input_shape != WEB_INPUT_SHAPE:
             raise ValueError(
                 f"--run {str(run_dir)!r}: the visualiser draws 1x28x28 digits, but this model's "
-                f"input_shape is {'x'.join(map(str, model.net.input_shape))}"
+                f"input_shape is {S.shape_text(model.input_shape)}"
             )
         models[name] = model
     return models
 
 
-def describe(model: WebModel) -> dict:
+def describe(model: Model) -> dict:
     """JSON description of a model for the front end: every layer's kind, shapes and window.
 
     Conv and pool layers carry ``kernel_size``, ``stride`` and ``padding`` (what the page needs to
@@ -123,7 +62,7 @@ def describe(model: WebModel) -> dict:
     of their units.
 
     Example:
-        >>> d = describe(load_model(DEFAULT_RUNS["cnn"], name="cnn"))
+        >>> d = describe(Model.from_assets("cnn"))
         >>> d["layers"][0]["kind"], d["layers"][0]["out_shape"], d["layers"][0]["receptive_field"]["size"]
         ('conv', [6, 28, 28], [5, 5])
     """
@@ -137,16 +76,11 @@ def describe(model: WebModel) -> dict:
             "out_shape": list(info.out_shape),
             "params": info.params,
         }
+        window = info.layer.window
+        if window is not None:
+            row.update(window._asdict())  # kernel_size, stride, padding: what the page traces back
         if isinstance(info.layer, S.Conv):
-            row.update(
-                kernel_size=info.layer.kernel_size,
-                stride=info.layer.stride,
-                padding=info.layer.padding,
-                locally_connected=info.locally_connected,
-                dense=info.dense,
-            )
-        elif isinstance(info.layer, (S.MaxPool, S.AvgPool)):
-            row.update(kernel_size=info.layer.kernel_size, stride=info.layer.step, padding=info.layer.padding)
+            row.update(locally_connected=info.locally_connected, dense=info.dense)
         if info.receptive_field is not None:
             rf = info.receptive_field
             row["receptive_field"] = {"size": list(rf.size), "jump": list(rf.jump), "start": list(rf.start)}
@@ -163,8 +97,8 @@ def describe(model: WebModel) -> dict:
     return {
         "name": model.name,
         "title": model.config.get("title", model.name),
-        "spec": model.net.spec_text,
-        "input_shape": list(model.net.input_shape),
+        "spec": model.spec,
+        "input_shape": list(model.input_shape),
         "classes": model.classes,
         "mean": model.mean,
         "std": model.std,
@@ -174,7 +108,7 @@ def describe(model: WebModel) -> dict:
     }
 
 
-def unit_weights(model: WebModel, layer: int, unit: int | None) -> dict:
+def unit_weights(model: Model, layer: int, unit: int | None) -> dict:
     """Weights and bias of one unit (a dense neuron or a conv filter), or of a whole conv layer.
 
     A dense layer's row is reshaped to the shape of the layer before ``flatten`` (a 784-row of the

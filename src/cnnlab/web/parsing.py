@@ -12,9 +12,9 @@ import json
 import numpy as np
 from fastapi import Request
 
+from cnnlab.model import Model
 from cnnlab.web import digit
 from cnnlab.web.inference import ENCODINGS
-from cnnlab.web.models import WebModel
 
 
 class ApiError(Exception):
@@ -88,7 +88,7 @@ def _model_names(value, models: dict) -> list[str]:
     return names
 
 
-def get_model(models: dict, name: str, status: int) -> WebModel:
+def get_model(models: dict, name: str, status: int) -> Model:
     if name not in models:
         raise ApiError(status, f"unknown model {name!r}; this server has {', '.join(models)}")
     return models[name]

@@ -90,9 +90,9 @@ TOLERANCE = 1e-4  # the rule of cnnlab.export: |file - PyTorch| <= 1e-4 x max(1,
 
 def load_run(run_dir: str | Path):
     """A run folder as a model handle (``cnnlab.load``): the one place this part of the package loads runs."""
-    import cnnlab
+    from cnnlab.model import Model
 
-    return cnnlab.load(run_dir)
+    return Model.from_run(run_dir)
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def export_web(run_dir: str | Path, out: str | Path | None = None, inputs=None) 
     import torch
 
     from cnnlab import engine
-    from cnnlab.train.checkpoint import atomic_write
+    from cnnlab.io import atomic_write
 
     model = load_run(run_dir)
     net = model.net

@@ -180,7 +180,7 @@ def build(
         ValueError: ``out`` is a file, or a non-empty folder that is not a cnnlab site; a run the
             page cannot show.
     """
-    from cnnlab.train.checkpoint import atomic_write
+    from cnnlab.io import atomic_write
 
     out = Path(out)
     if out.exists() and not out.is_dir():

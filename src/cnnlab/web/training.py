@@ -1,7 +1,9 @@
 """A short training run started from the page: :func:`cnnlab.train.fit` in a background thread.
 
 The page polls :meth:`TrainingJob.status` and redraws the accuracy curve and the first conv
-layer's filters after every epoch. One run at a time; nothing is written to disk.
+layer's filters after every epoch. One run at a time; nothing is written to disk. The defaults are
+the registry's ``page`` recipe (:mod:`cnnlab.spec.presets`); a request is checked against the
+page's bounds, then as a :class:`~cnnlab.train.TrainConfig`, and its spec is parsed once.
 
 Example:
     >>> import torch
@@ -24,16 +26,22 @@ from cnnlab import engine
 from cnnlab import spec as S
 from cnnlab.data.dataset import Dataset
 from cnnlab.train.callbacks import Callback
+from cnnlab.train.config import TrainConfig
+from cnnlab.train.recipes import recipe
 
+#: The page's training config before the request's options (the registry's ``page`` recipe).
+PAGE = recipe("page")
+#: The options a request may set, with their defaults (the page shows the spec as text).
 DEFAULTS = {
-    "model": "conv(6,5,p=2)-relu-maxpool(2)-conv(16,5)-relu-maxpool(2)-flatten-linear(120)-relu-linear(84)-relu-linear",
-    "epochs": 8,
-    "train_subset": 6000,
-    "lr": 0.001,
-    "seed": 0,
+    "model": S.PRESETS[PAGE.model].text if PAGE.model in S.PRESETS else PAGE.model,
+    "epochs": PAGE.epochs,
+    "train_subset": PAGE.train_subset,
+    "lr": PAGE.lr,
+    "seed": PAGE.seed,
 }
 LIMITS = {"epochs": (1, 30), "train_subset": (100, 60000)}
 MAX_PARAMS = 1_000_000  # a page click should not start an hour-long run
+INPUT_SHAPE, NUM_CLASSES = (1, 28, 28), 10  # the page trains on MNIST
 
 
 class TrainingBusy(RuntimeError):
@@ -71,7 +79,7 @@ class TrainingJob:
 
     Args:
         data: a loaded dataset; when None it is loaded on the first start with
-            ``cnnlab.data.load_dataset("mnist", data_dir=data_dir, download=False)``.
+            ``cnnlab.data.load_dataset("mnist", data_dir=data_dir, download=False)`` (the recipe's dataset).
         data_dir: folder with MNIST's IDX files.
     """
 
@@ -80,13 +88,21 @@ class TrainingJob:
         self.lock = threading.Lock()
         self.stop_requested = threading.Event()
         self.thread: threading.Thread | None = None
-        self.state, self.error, self.config = "idle", None, None
+        self.state = "idle"
+        self.error: str | None = None
+        self.config: dict | None = None
         self.epochs: list[dict] = []
-        self.filters = self.initial_filters = None
+        self.filters: dict | None = None
+        self.initial_filters: dict | None = None
+        self.final: dict = {}
         self.started = 0.0
 
-    def validate(self, request: dict) -> dict:
-        """Page options merged into the defaults, checked (ValueError names the field and the rule)."""
+    def validate(self, request: dict) -> tuple[dict, tuple[S.Layer, ...]]:
+        """Page options merged into the defaults, checked, and the parsed network.
+
+        Raises:
+            ValueError: naming the field and the rule (the page's bounds, then TrainConfig's).
+        """
         unknown = sorted(set(request) - set(DEFAULTS))
         if unknown:
             raise ValueError(f"unknown field(s) {', '.join(unknown)}; expected {', '.join(DEFAULTS)}")
@@ -101,26 +117,44 @@ class TrainingJob:
             raise ValueError(
                 f"model must be a spec text like 'conv(6,5,p=2)-relu-maxpool(2)-flatten-linear', got {options['model']!r}"
             )
-        params = sum(info.params for info in S.analyze(options["model"], (1, 28, 28), num_classes=10))
+        self.train_config(options).validate()
+        layers = S.resolve(options["model"], NUM_CLASSES)
+        params = sum(info.params for info in S.analyze(layers, INPUT_SHAPE))  # counted before anything is allocated
         if params > MAX_PARAMS:
             raise ValueError(
                 f"model has {params:,} parameters; the page trains at most {MAX_PARAMS:,} (use cnnlab train)"
             )
-        return options
+        return options, layers
+
+    def train_config(self, options: dict) -> TrainConfig:
+        """The run's config: the ``page`` recipe with the request's options, on the loaded (or default) data."""
+        data = self.data
+        return PAGE.replace(
+            model=options["model"],
+            dataset=data.name if data is not None else PAGE.dataset,
+            epochs=options["epochs"],
+            lr=options["lr"],
+            train_subset=min(options["train_subset"], len(data.y_train))
+            if data is not None
+            else options["train_subset"],
+            seed=options["seed"],
+        )
 
     def start(self, request: dict) -> threading.Thread:
         """Validate and start a run; raises :class:`TrainingBusy` while one is going."""
-        options = self.validate(request)
+        options, layers = self.validate(request)
         with self.lock:
             if self.thread is not None and self.thread.is_alive():
                 raise TrainingBusy("a training run is already going; stop it first")
-            net = engine.build(options["model"], (1, 28, 28), num_classes=10, seed=options["seed"])
+            # fit trains this very network, so these are its initial filters.
+            net = engine.build(layers, INPUT_SHAPE, seed=options["seed"])
             self.config, self.error, self.epochs, self.state = options, None, [], "loading data"
-            # fit builds the network with the same seed, so these are its initial filters.
             self.initial_filters = self.filters = _filters(net)
             self.stop_requested.clear()
             self.started = time.perf_counter()
-            self.thread = threading.Thread(target=self._run, name="cnnlab-web-training", daemon=True)
+            self.thread = threading.Thread(
+                target=self._run, args=(net, options), name="cnnlab-web-training", daemon=True
+            )
             self.thread.start()
             return self.thread
 
@@ -128,29 +162,19 @@ class TrainingJob:
         """Ask the run to stop after the current epoch."""
         self.stop_requested.set()
 
-    def _run(self) -> None:
-        from cnnlab.train import TrainConfig, fit
+    def _run(self, net: engine.Network, opts: dict) -> None:
+        from cnnlab.train import fit
 
         try:
             if self.data is None:
                 from cnnlab.data import load_dataset
 
-                self.data = load_dataset("mnist", data_dir=self.data_dir, download=False)
-            opts = self.config
-            config = TrainConfig(
-                model=opts["model"],
-                dataset=self.data.name,
-                epochs=opts["epochs"],
-                lr=opts["lr"],
-                train_subset=min(opts["train_subset"], len(self.data.y_train)),
-                seed=opts["seed"],
-                threads=1,
-                device="cpu",
-                batch_size=64,
-            )
+                self.data = load_dataset(PAGE.dataset, data_dir=self.data_dir, download=False)
             with self.lock:
                 self.state = "running"
-            history = fit(config, dataset=self.data, callbacks=[_Recorder(self)], progress=False)
+            history = fit(
+                self.train_config(opts), dataset=self.data, callbacks=[_Recorder(self)], progress=False, net=net
+            )
             with self.lock:
                 self.state = "stopped" if self.stop_requested.is_set() and len(self.epochs) < opts["epochs"] else "done"
                 self.final = history.final
@@ -169,5 +193,5 @@ class TrainingJob:
                 "filters": self.filters,
                 "initial_filters": self.initial_filters,
                 "seconds": round(time.perf_counter() - self.started, 1) if self.started else 0.0,
-                "dataset": self.data.name if self.data is not None else "mnist",
+                "dataset": self.data.name if self.data is not None else PAGE.dataset,
             }

@@ -1,13 +1,17 @@
-"""The command line, end to end, through cnnlab.cli.main.main (same code path as the console script)."""
+"""cnnlab train, evaluate, predict, demo, datasets: end to end, through cnnlab.cli.main.main and the console script."""
 
 import json
+import os
 import subprocess
-import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from safetensors.torch import load_file
 
+import cnnlab
 from cnnlab.cli.main import main
 
 
@@ -19,82 +23,6 @@ def run(capsys, *args):
 
 def last_json(out):
     return json.loads(out.strip().splitlines()[-1])
-
-
-def test_summary_table_and_json(capsys):
-    code, out, _ = run(capsys, "summary", "lecture")
-    assert code == 0
-    assert "conv(2,3)" in out and "2x4x4" in out and "896" in out and "3,488" in out
-    code, out, _ = run(
-        capsys, "summary", "conv(16,5,p=2)-relu-maxpool(2)-flatten-linear(10)", "--input", "1x28x28", "--json"
-    )
-    result = last_json(out)
-    assert code == 0
-    assert result["layers"][0]["output"] == "16x28x28" and result["layers"][0]["params"] == 416
-    assert result["layers"][0]["locally_connected"] == 416 * 28 * 28 - 16 * 28 * 28 + 16 * 28 * 28
-    assert result["layers"][2]["receptive_field"] == "6x6"
-    assert result["total_params"] == 416 + 16 * 14 * 14 * 10 + 10
-
-
-def test_summary_bad_shape_is_one_line_exit_2(capsys):
-    code, out, err = run(capsys, "summary", "conv(16,5,s=2)", "--input", "1x28x28")
-    assert code == 2 and out == ""
-    assert err.strip().count("\n") == 0
-    assert "11.5 is not an integer" in err and "Traceback" not in err
-
-
-def test_console_script_error_has_no_traceback():
-    proc = subprocess.run(
-        [sys.executable, "-m", "cnnlab.cli.main", "summary", "conv(3,9)", "--input", "1x5x5"],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 2
-    assert proc.stderr.startswith("error: layer 0 'conv(3,9)'") and "Traceback" not in proc.stderr
-
-
-def test_explain_conv1d_lecture_values(capsys):
-    code, out, _ = run(capsys, "explain", "conv1d")
-    assert code == 0
-    assert "padded input = [0, 1, 2, 2, -1, 3, 0]" in out
-    assert "dot products w.x   = [1, 1, -1, 6, -4]" in out
-    assert "plus bias  z       = [-1, -1, -3, 4, -6]" in out
-    assert "after relu         = [0, 0, 0, 4, 0]" in out
-    code, out, _ = run(
-        capsys,
-        "explain",
-        "conv1d",
-        "--input",
-        "1,2,3,4",
-        "--weight",
-        "1,1",
-        "--bias",
-        "0",
-        "--padding",
-        "0",
-        "--stride",
-        "2",
-        "--json",
-    )
-    assert code == 0
-    assert last_json(out)["outputs"] == [3.0, 7.0]
-
-
-def test_explain_conv2d_and_pool(capsys):
-    code, out, _ = run(capsys, "explain", "conv2d", "--json")
-    result = last_json(out)
-    assert (result["conv"], result["locally_connected_weights"], result["dense"], result["tied_reduction"]) == (
-        56,
-        864,
-        3488,
-        16,
-    )
-    code, out, _ = run(capsys, "explain", "conv2d")
-    assert code == 0
-    assert "4x4x2" in out and "factor H x W = 4 x 4 = 16" in out
-    code, out, _ = run(capsys, "explain", "pool", "--json")
-    assert code == 0
-    assert last_json(out)["output"] == [[4, 5, 3], [6, 3, 4], [5, 4, 6]]
 
 
 def test_train_evaluate_predict(capsys, tmp_path):
@@ -182,3 +110,35 @@ def test_demo_on_digits(capsys, tmp_path):
     assert code == 0 and [r["name"] for r in result["runs"]] == ["dnn", "cnn"]
     assert all(r["test_accuracy"] > 0.8 for r in result["runs"])
     assert (tmp_path / "dnn" / "learning_curve.png").exists() and (tmp_path / "cnn" / "model.safetensors").exists()
+
+
+def cnnlab_command(*args: str) -> subprocess.CompletedProcess:
+    """The installed console script, importing this checkout's cnnlab."""
+    src = str(Path(cnnlab.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
+    return subprocess.run(["cnnlab", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_a_preset_with_a_recipe_trains_as_the_recipe(tmp_path):
+    """cnnlab train --model fast = cnnlab train --recipe fast: same config.json, same weights."""
+    common = ["--dataset", "digits", "--epochs", "1", "--threads", "1", "--json"]
+    by_model = cnnlab_command("train", "--model", "fast", *common, "--out", str(tmp_path / "model"))
+    by_recipe = cnnlab_command("train", "--recipe", "fast", *common, "--out", str(tmp_path / "recipe"))
+    assert by_model.returncode == 0 and by_recipe.returncode == 0, by_model.stderr + by_recipe.stderr
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert config == json.loads((tmp_path / "recipe" / "config.json").read_text())
+    assert (config["optimizer"], config["lr"], config["schedule"], config["label_smoothing"]) == (
+        "sgd",
+        0.2,
+        "onecycle",
+        0.1,
+    )
+    a, b = (load_file(tmp_path / name / "model.safetensors") for name in ("model", "recipe"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert last_json(by_model.stdout)["test_accuracy"] == last_json(by_recipe.stdout)["test_accuracy"]
+
+
+def test_datasets_lists_the_registered_path_kinds():
+    proc = cnnlab_command("datasets", "--json")
+    names = list(json.loads(proc.stdout))
+    assert names == ["mnist", "fashion-mnist", "kmnist", "cifar10", "digits", "mnist1d", "folder:PATH", "ising:PATH"]

@@ -1,4 +1,4 @@
-"""Evaluating a trained model: accuracy, loss, per-class accuracy, confusion matrix, worst mistakes.
+"""Evaluating a trained model (``cnnlab evaluate``): accuracy, loss, per-class accuracy, confusion matrix, worst mistakes.
 
 Example:
     >>> import torch
@@ -13,8 +13,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from cnnlab.train.loop import normalize, predict_logits
-from cnnlab.train.runs import LoadedModel
+from cnnlab.model import Model
 
 
 def confusion(pred: torch.Tensor, true: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -23,7 +22,7 @@ def confusion(pred: torch.Tensor, true: torch.Tensor, num_classes: int) -> torch
 
 
 def evaluate_model(
-    model: LoadedModel, x: torch.Tensor, y: torch.Tensor, out: str | Path | None = None, worst: int = 16
+    model: Model, x: torch.Tensor, y: torch.Tensor, out: str | Path | None = None, worst: int = 16
 ) -> dict:
     """Metrics of ``model`` on raw inputs ``x`` and labels ``y``; plots go to ``out`` when given.
 
@@ -31,13 +30,11 @@ def evaluate_model(
     ``confusion`` (list of rows) and ``confidently_wrong`` (index, true, predicted, probability).
     """
     classes = model.classes
-    if tuple(x.shape[1:]) != tuple(model.net.input_shape):
-        raise ValueError(
-            f"dataset inputs have shape {tuple(x.shape[1:])}, the model needs {tuple(model.net.input_shape)}"
-        )
+    if tuple(x.shape[1:]) != model.input_shape:
+        raise ValueError(f"dataset inputs have shape {tuple(x.shape[1:])}, the model needs {model.input_shape}")
     if int(y.max()) >= len(classes):
         raise ValueError(f"dataset has labels up to {int(y.max())}, the model knows {len(classes)} classes")
-    logits = predict_logits(model.net.logits_model(), normalize(x, model.mean, model.std))
+    logits = model.predict_logits(x)
     prob = logits.softmax(-1)
     pred = prob.argmax(1)
     matrix = confusion(pred, y, len(classes))

@@ -1,16 +1,15 @@
-"""The trainer's behaviour: learning, exact resume, non-finite loss, checkpoints, configs."""
+"""The fit loop's behaviour: learning, exact resume, non-finite loss, early stopping, callbacks, a prebuilt net."""
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
+from torch import nn
 
 from cnnlab import engine
-from cnnlab.train import Callback, CheckpointError, NonFiniteLossError, TrainConfig, fit, load
-from cnnlab.train.checkpoint import load_checkpoint, save_checkpoint
+from cnnlab.train import Callback, NonFiniteLossError, TrainConfig, Trainer, fit
 
 SMALL_CNN = "conv(8,3,p=1)-bn-relu-maxpool(2)-flatten-dropout(0.2)-linear"
 
@@ -82,71 +81,6 @@ def test_early_stopping_stops(digits):
     assert len(history.epochs) == history.stopped_early
 
 
-def test_corrupted_and_foreign_checkpoints_are_refused(digits, tmp_path):
-    net = engine.build(SMALL_CNN, (1, 8, 8), 10)
-    path = tmp_path / "ckpt.safetensors"
-    save_checkpoint(path, net, position={"epoch": 1})
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])  # a crash mid-copy
-    with pytest.raises(CheckpointError, match="corrupted or not a safetensors file"):
-        load_checkpoint(path, net)
-    other = engine.build("flatten-linear(10)", (1, 8, 8))
-    save_checkpoint(path, other)
-    with pytest.raises(CheckpointError, match="was made for another network"):
-        load_checkpoint(path, net)
-    from safetensors.torch import save_file
-
-    save_file({"x": torch.zeros(1)}, tmp_path / "foreign.safetensors")
-    with pytest.raises(CheckpointError, match="is not a cnnlab checkpoint"):
-        load_checkpoint(tmp_path / "foreign.safetensors", net)
-
-
-def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
-    net = engine.build("flatten-linear(3)", (1, 2, 2), seed=0)
-    path = tmp_path / "c.safetensors"
-    save_checkpoint(path, net, position={"epoch": 1})
-    import cnnlab.train.checkpoint as ck
-
-    def crash(tensors, filename, metadata=None):
-        Path(filename).write_bytes(b"partial")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(ck, "save_file", crash)
-    with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(path, net, position={"epoch": 2})
-    monkeypatch.undo()
-    position, _ = load_checkpoint(path, net)
-    assert position == {"epoch": 1}
-    assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]
-
-
-def test_load_predicts_like_the_trained_network(digits, tmp_path):
-    fit(TrainConfig(model=SMALL_CNN, dataset="digits", epochs=1), dataset=digits, out=tmp_path)
-    model = load(tmp_path)
-    prob = model.predict_proba(digits.x_test[:5])
-    assert prob.shape == (5, 10) and torch.allclose(prob.sum(1), torch.ones(5))
-    results = json.loads((tmp_path / "results.json").read_text())
-    acc = (model.predict_proba(digits.x_test).argmax(1) == digits.y_test).float().mean().item()
-    assert acc == pytest.approx(results["test_accuracy"], abs=1e-6)
-
-
-def test_config_validation_and_files(tmp_path):
-    with pytest.raises(
-        ValueError, match="optimizer must be one of sgd, adam, adamw, rmsprop, adagrad, adadelta, got 'adamm'"
-    ):
-        TrainConfig(optimizer="adamm").validate()
-    with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
-        TrainConfig(epochs=0).validate()
-    with pytest.raises(ValueError, match="early_stopping needs a validation set"):
-        TrainConfig(early_stopping=3).validate()
-    (tmp_path / "c.toml").write_text('model = "mlp"\nepochs = 7\nlr = 0.01\n')
-    cfg = TrainConfig.from_file(tmp_path / "c.toml", epochs=2)
-    assert (cfg.model, cfg.epochs, cfg.lr) == ("mlp", 2, 0.01)
-    (tmp_path / "c.json").write_text('{"modle": "mlp"}')
-    with pytest.raises(ValueError, match="unknown field\\(s\\) modle"):
-        TrainConfig.from_file(tmp_path / "c.json")
-
-
 @pytest.mark.parametrize(
     "optimizer, lr",
     [("sgd", 0.1), ("adam", 0.01), ("adamw", 0.01), ("rmsprop", 0.01), ("adagrad", 0.1), ("adadelta", 1.0)],
@@ -157,3 +91,58 @@ def test_every_optimizer_learns(digits, optimizer, lr):
         dataset=digits,
     )
     assert math.isfinite(history.final["test_loss"]) and history.final["test_accuracy"] > 0.8
+
+
+class StopAfter(Callback):
+    """Sees every epoch's record and stops training after ``epoch``."""
+
+    def __init__(self, epoch):
+        self.epoch, self.records = epoch, []
+
+    def on_epoch_end(self, epoch, record, trainer):
+        self.records.append(dict(record))
+        return epoch >= self.epoch
+
+
+def test_a_callback_sees_each_record_and_can_stop(digits):
+    stop = StopAfter(2)
+    history = fit(TrainConfig(model="flatten-linear", dataset="digits", epochs=5), dataset=digits, callbacks=[stop])
+    assert [r["epoch"] for r in stop.records] == [1, 2] and history.stopped_early == 2
+    assert stop.records == history.epochs and "test_accuracy" in stop.records[-1]
+
+
+class FlipSymmetric(nn.Module):
+    """A prebuilt module that is not an engine network: f(x) and f(-x) averaged."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return 0.5 * (self.net(x) + self.net(-x))
+
+
+def test_a_prebuilt_net_is_trained_instead_of_config_model(digits, tmp_path):
+    cfg = TrainConfig(model="flatten-linear", dataset="digits", epochs=2, lr=0.05)
+    inner = engine.build("flatten-linear(32)-relu-linear(10)", (1, 8, 8), seed=0)
+    before = inner[1].weight.detach().clone()
+    history = fit(cfg, dataset=digits, net=FlipSymmetric(inner))
+    assert not torch.equal(inner[1].weight, before)  # the given module was trained, in place
+    assert history.final["params"] == sum(p.numel() for p in inner.parameters())
+    assert history.final["model"] == "flatten-linear"  # not an engine network: the config names it
+    x = digits.x_test[:4]
+    assert torch.allclose(inner(x) + inner(-x), 2 * FlipSymmetric(inner)(x))
+    # An engine network given as net trains exactly as the one fit would build.
+    built = fit(cfg, dataset=digits)
+    given = fit(cfg, dataset=digits, net=engine.build("flatten-linear", (1, 8, 8), 10, seed=cfg.seed))
+    assert built.metric("train_loss") == given.metric("train_loss")
+    with pytest.raises(TypeError, match="net must be a cnnlab.engine.Network when a run folder is written"):
+        fit(cfg, dataset=digits, out=tmp_path, net=FlipSymmetric(inner))
+
+
+def test_the_setup_steps_run_in_order(digits):
+    trainer = Trainer(TrainConfig(model="logreg", dataset="digits", epochs=1, val_split=0.1), digits, log=None)
+    assert (len(trainer.y_train), len(trainer.y_val)) == (1293, 144)
+    assert trainer.loss_model is trainer.net and trainer.train_model is trainer.net  # one process: no wrapper
+    assert trainer.callbacks == [] and trainer.steps_per_epoch == math.ceil(1293 / 64)
+    assert trainer.is_main and not trainer.scaler.is_enabled() and trainer.amp_dtype is None
