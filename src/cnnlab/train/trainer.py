@@ -36,6 +36,7 @@ from cnnlab.train.config import TrainConfig
 from cnnlab.train.device import amp_dtype, pick_device
 from cnnlab.train.evaluation import evaluate_logits, predict_logits
 from cnnlab.train.optim import lr_factor, make_optimizer
+from cnnlab.train.preflight import check_fits
 
 
 def _silent(message: str) -> None:
@@ -130,6 +131,9 @@ class Trainer:
                 f"got {type(net).__name__}; train it without out, or build it with cnnlab.engine.build"
             )
         if net is None:
+            check_fits(
+                cfg, data.input_shape, data.num_classes, len(self.y_train), len(self.y_test)
+            )  # before allocating
             net = engine.build(cfg.model, data.input_shape, data.num_classes, seed=cfg.seed)
         image = len(data.input_shape) == 3
         self.memory_format = torch.channels_last if cfg.channels_last and image else torch.contiguous_format
