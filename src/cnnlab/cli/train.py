@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from cnnlab.model import Model
 from cnnlab.spec.presets import RECIPES
 from cnnlab.train import TrainConfig, distributed, fit
 from cnnlab.train.config import OPTIMIZERS, SCHEDULES
+from cnnlab.train.launcher import LAUNCHER_ENV, watch_launcher
 from cnnlab.train.recipes import config_for
+from cnnlab.train.runs import prepare_run_folder
 
 
 def train(
@@ -65,11 +68,17 @@ def train(
         help=f"Start from a tuned recipe: {', '.join(RECIPES)} (cnnlab presets). A preset that carries a recipe "
         "(--model fast) brings it along.",
     ),
-    out: Path = typer.Option(None, "--out", help="Run folder (default runs/MODEL-DATASET-TIME)."),
+    out: Path = typer.Option(
+        None, "--out", help="Run folder (default runs/MODEL-DATASET-TIME); a new or empty folder, unless --overwrite."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace the run already in --out (its files are removed first)."
+    ),
     resume: Path = typer.Option(None, "--resume", help="Continue an interrupted run from its folder."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ):
     """Train a network; writes config.json, metrics.jsonl, model.safetensors, checkpoints and a learning curve."""
+    watch_launcher()  # a process of --nproc N: die with the launcher
     overrides = {
         k: v
         for k, v in dict(
@@ -97,6 +106,8 @@ def train(
     if resume is not None:
         from cnnlab.train.runs import read_run_config, train_config
 
+        if overwrite:
+            raise ValueError("give either --resume (continue the run) or --overwrite (replace it), not both")
         base = train_config(read_run_config(resume))
         if overrides.keys() - {"epochs", "threads", "device", "data_dir"}:
             raise ValueError(
@@ -117,7 +128,9 @@ def train(
         raise ValueError("--out is required under torchrun: every process must name the same run folder")
     folder = common.run_dir(out, f"{cfg.model}-{cfg.dataset}")
     if nproc != 1:
-        raise SystemExit(_launch(cfg, folder, resume, overrides, nproc, as_json))
+        raise SystemExit(_launch(cfg, folder, resume, overwrite, overrides, nproc, as_json))
+    if resume is None and rank.is_main and LAUNCHER_ENV not in os.environ:
+        prepare_run_folder(folder, overwrite)  # (under --nproc the launcher did it, before the processes started)
     log = common.emit(as_json) if rank.is_main else (lambda line: None)
     log(f"training {cfg.model} on {cfg.dataset} -> {folder}")
     history = fit(cfg, out=folder, resume=resume, log=log)
@@ -130,23 +143,36 @@ def train(
         typer.echo(json.dumps(final))
 
 
-def _launch(cfg: TrainConfig, folder: Path, resume: Path | None, overrides: dict, nproc: int, as_json: bool) -> int:
-    """``cnnlab train --nproc N``: the same training in N processes under ``torchrun --standalone``.
+def _launch(
+    cfg: TrainConfig, folder: Path, resume: Path | None, overwrite: bool, overrides: dict, nproc: int, as_json: bool
+) -> int:
+    """``cnnlab train --nproc N``: the same training in N processes (:mod:`cnnlab.train.launcher`).
 
-    The parent resolves the config and the run folder once; the processes read the resolved config
-    (or resume the run folder), so recipes and defaults cannot differ between them.
+    Everything that can be checked is checked here, once, before any process starts: devices, the
+    batch split, the dataset (loaded once), the network against the data and the memory estimate,
+    and the run folder (created now, so an unwritable path is one error, not N). The processes read
+    the resolved config (or resume the run folder), so recipes and defaults cannot differ between them.
     """
     import tempfile
 
+    from cnnlab.data import load_dataset
     from cnnlab.train.device import pick_device
+    from cnnlab.train.preflight import check_fits, train_size
 
+    distributed.check_launch(nproc)
     distributed.check_devices(nproc, pick_device(cfg.device))
     distributed.check_batch_size(cfg.batch_size, nproc)
+    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir)
+    n_train = train_size(cfg, len(data.y_train))
+    distributed.check_last_batch(n_train, cfg.batch_size, nproc)
+    check_fits(cfg, data.input_shape, data.num_classes, n_train, len(data.y_test))
+    del data  # each process loads its own copy
     command = ["-m", "cnnlab.cli.main", "train"] + (["--json"] if as_json else [])
     if resume is not None:
         flags = {"epochs": "--epochs", "threads": "--threads", "device": "--device", "data_dir": "--data-dir"}
         command += ["--resume", str(resume)] + [a for k, v in overrides.items() for a in (flags[k], str(v))]
         return distributed.launch(command, nproc)
+    prepare_run_folder(folder, overwrite, create=True)
     with tempfile.TemporaryDirectory(prefix="cnnlab-launch-") as tmp:
         path = Path(tmp) / "config.json"
         path.write_text(json.dumps(cfg.to_dict()))

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
-from cnnlab.io import atomic_write
+from cnnlab.io import atomic_write_bytes
 
 FORMAT = "cnnlab-checkpoint-v1"
 
@@ -49,7 +49,7 @@ def save_checkpoint(
         meta["optim_scalars"] = json.dumps(scalars)
     for name, value in (rng or {}).items():
         tensors[f"rng.{name}"] = value.detach().cpu().contiguous()
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+    atomic_write_bytes(path, save(tensors, metadata=meta))
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

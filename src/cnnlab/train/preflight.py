@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from cnnlab import spec as S
 from cnnlab.train.config import TrainConfig
 
-__all__ = ["EVAL_BATCH", "check_fits"]
+__all__ = ["EVAL_BATCH", "check_fits", "train_size"]
 
 #: Examples per forward pass when the trainer evaluates (:func:`cnnlab.train.evaluation.predict_logits`).
 EVAL_BATCH = 1000
@@ -71,3 +71,21 @@ def check_fits(
     train.check(limit, what, hint)
     S.estimate_memory(layers, input_shape, batch_size=max(1, min(EVAL_BATCH, n_test))).check(limit, what, hint)
     return train
+
+
+def train_size(config: TrainConfig, n_examples: int) -> int:
+    """Training examples left after the validation split and ``train_subset`` (as the trainer takes them).
+
+    Example:
+        >>> train_size(TrainConfig(val_split=0.1), 1000), train_size(TrainConfig(train_subset=100), 1000)
+        (900, 100)
+    """
+    n_val = round(config.val_split * n_examples)
+    if config.val_split and n_val < 1:
+        raise ValueError(f"val_split={config.val_split} leaves no validation example out of {n_examples}")
+    available = n_examples - n_val
+    if config.train_subset > available:
+        raise ValueError(
+            f"train_subset must be <= {available} (training examples available), got {config.train_subset}"
+        )
+    return config.train_subset or available

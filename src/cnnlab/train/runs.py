@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from cnnlab import engine
 from cnnlab._version import __version__
-from cnnlab.io import atomic_write, atomic_write_text
+from cnnlab.io import TEMPORARY_NAME, WriteError, atomic_write_bytes, atomic_write_text
 from cnnlab.train.config import MAX_CONFIG_BYTES, TrainConfig, field_names
 
 RUN_KEYS = ("spec", "input_shape", "classes", "normalize", "params", "cnnlab_version")
@@ -59,7 +60,7 @@ def write_metrics(out: Path, records: list[dict]) -> None:
 def write_run_results(out: Path, net: torch.nn.Module, history) -> None:
     """Final weights, results.json and the learning-curve plot."""
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    atomic_write(out / "model.safetensors", lambda tmp: save_file(state, tmp, metadata={"format": "cnnlab-model-v1"}))
+    atomic_write_bytes(out / "model.safetensors", save(state, metadata={"format": "cnnlab-model-v1"}))
     atomic_write_text(out / "results.json", json.dumps(history.final, indent=2) + "\n")
     from cnnlab.plots import learning_curve
 
@@ -134,3 +135,65 @@ def _check_fields(config: dict, path: Path) -> None:
 def train_config(run_config: dict) -> TrainConfig:
     """The TrainConfig part of a run's config.json."""
     return TrainConfig.from_dict({k: v for k, v in run_config.items() if k in field_names()})
+
+
+#: What ``cnnlab train`` writes into a run folder (a folder holding one of these is a run).
+RUN_FILES = (
+    "config.json",
+    "metrics.jsonl",
+    "model.safetensors",
+    "checkpoint-last.safetensors",
+    "checkpoint-best.safetensors",
+    "results.json",
+    "learning_curve.png",
+)
+
+
+def prepare_run_folder(out: str | Path, overwrite: bool = False, create: bool = False) -> None:
+    """Make sure a new run may be written into ``out``: it is new, empty, or a run folder to replace.
+
+    Args:
+        out: the run folder.
+        overwrite: clear an existing run folder first (only a cnnlab run folder is ever cleared).
+        create: make the (empty) folder now, so that a path that cannot be written is found before training.
+
+    Raises:
+        ValueError: ``out`` is a file, holds a run (without ``overwrite``), or holds files that are not a run.
+        WriteError: the folder cannot be created.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "config.json").write_text("{}")
+        >>> prepare_run_folder(folder)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: --out ... holds a run already; add --overwrite to replace it (its files are removed) or use --resume ... to continue it
+        >>> prepare_run_folder(folder, overwrite=True); list(folder.iterdir())
+        []
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; the run needs a folder (a new one, or an empty one)")
+    entries = sorted(out.iterdir()) if out.is_dir() else []
+    if entries:
+        if not any(e.name in RUN_FILES or TEMPORARY_NAME.match(e.name) for e in entries):
+            raise ValueError(
+                f"--out {out} holds {len(entries)} file(s) that are not a cnnlab run (e.g. {entries[0].name}); "
+                "choose a new or empty folder"
+            )
+        if not overwrite:
+            raise ValueError(
+                f"--out {out} holds a run already; add --overwrite to replace it (its files are removed) "
+                f"or use --resume {out} to continue it"
+            )
+        for entry in entries:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    if create:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise WriteError(err.errno, err.strerror, str(out)) from None
