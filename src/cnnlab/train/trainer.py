@@ -92,6 +92,8 @@ class Trainer:
         self.set_up_precision()
         self.set_up_randomness()
         self.callbacks = self.standard_callbacks() + list(callbacks)
+        self.batch_callbacks = [cb for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+        self.stopped_in_epoch = False
         self.history = History()
         self.start_epoch = 1
         self.steps_per_epoch = math.ceil(len(self.y_train) / config.batch_size)
@@ -262,6 +264,9 @@ class Trainer:
             seen += n
             bar.update()
             bar.set_postfix(loss=f"{loss_value:.4f}")
+            if self.batch_callbacks and self.shared(any(cb.on_batch_end(step, self) for cb in self.batch_callbacks)):
+                self.stopped_in_epoch = True  # a stop asked for between steps ends the run now
+                break
         bar.close()
         return {
             "epoch": epoch,
@@ -305,9 +310,14 @@ class Trainer:
             self.log(epoch_line(record, cfg.epochs))
             if self.out is not None and self.is_main:
                 runs.write_metrics(self.out, self.history.epochs)
-            if any(self.shared([cb.on_epoch_end(epoch, record, self) for cb in self.callbacks])):
+            if (
+                any(self.shared([cb.on_epoch_end(epoch, record, self) for cb in self.callbacks]))
+                or self.stopped_in_epoch
+            ):
                 self.history.stopped_early = epoch
-                self.log(f"early stopping at epoch {epoch}")
+                self.log(
+                    f"stopped during epoch {epoch}" if self.stopped_in_epoch else f"early stopping at epoch {epoch}"
+                )
                 break
         final = self.shared(self.evaluate(self.x_test, self.y_test) if self.is_main else None)
         self.history.final = {

@@ -17,15 +17,18 @@ route                                    what it does
                                          dense parameter counts (:mod:`cnnlab.shapes`)
 ``POST /api/conv1d``                     ``{"x", "weight", "bias", "stride", "padding"}`` -> every step of a
                                          1-D convolution (:func:`cnnlab.explain.conv1d_steps`; default:
-                                         the lecture's example)
+                                         the lecture's example; each list and size at most 64)
 ``POST /api/train``, ``GET /api/train``  start a short MNIST training run (``{"model", "epochs",
                                          "train_subset", "lr", "seed"}``; 409 while one runs) and poll
                                          its per-epoch accuracy and first-layer filters
-``POST /api/train/stop``                 stop it after the current epoch
+``POST /api/train/stop``                 stop it after the current batch
 =======================================  ================================================================
 
-Errors are JSON ``{"error": message, "status": code}``: 400 malformed, 413 too large, 415 wrong
-content type, 404 unknown model, 409 busy, 422 well-formed but invalid (the message names the rule).
+Errors are JSON ``{"error": message, "status": code}``: 400 malformed (or nested deeper than 32
+levels), 413 too large, 415 wrong content type, 404 unknown model, 409 busy, 422 well-formed but
+invalid (the message names the field and the rule: a number that is not finite or out of range,
+a wrong type, a network over the page's memory limit). Every response is valid JSON (no NaN or
+infinity), and every route's work runs off the event loop, bounded by the limits of its inputs.
 
 Example:
     >>> from fastapi.testclient import TestClient
@@ -47,6 +50,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cnnlab.explain import conv1d_steps
@@ -55,13 +59,24 @@ from cnnlab.shapes import conv_output_size, conv_param_counts, output_size_formu
 from cnnlab.web import digit
 from cnnlab.web.inference import forward_all
 from cnnlab.web.models import default_models, describe, unit_weights
-from cnnlab.web.parsing import ApiError, convert, get_model, json_object, read_body, read_forward_request
+from cnnlab.web.parsing import (
+    ApiError,
+    convert,
+    get_model,
+    integer,
+    json_object,
+    number,
+    numbers,
+    read_body,
+    read_forward_request,
+)
 from cnnlab.web.security import LocalOnly
 from cnnlab.web.site import add_routes
 from cnnlab.web.training import TrainingBusy, TrainingJob
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 1_000_000
+CONV1D_MAX = 64  # the page's 1-D convolution: at most 64 inputs, taps, stride and padding (a screenful of steps)
 
 
 def create_app(
@@ -101,18 +116,25 @@ def create_app(
     async def forward_route(request: Request):
         t0 = time.perf_counter()
         image, names, encoding, prep = await read_forward_request(request, models, max_body)
-        if prep:
-            image = convert(digit.preprocess, image)
-        elif image.shape != (28, 28):
-            raise ApiError(422, f"with preprocess=false the image must be 28x28, got {image.shape[0]}x{image.shape[1]}")
-        results = forward_all({n: models[n] for n in names}, image, encoding)
-        payload = {
-            "input": np.round(image.astype(np.float64), 4).tolist(),
-            "results": results,
-            "ms": round(1000 * (time.perf_counter() - t0), 3),
-        }
-        # json.dumps directly: FastAPI's jsonable_encoder walks every float and costs ~10x the forward pass.
-        return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
+
+        def work() -> bytes:
+            nonlocal image
+            if prep:
+                image = convert(digit.preprocess, image)
+            elif image.shape != (28, 28):
+                raise ApiError(
+                    422, f"with preprocess=false the image must be 28x28, got {image.shape[0]}x{image.shape[1]}"
+                )
+            results = forward_all({n: models[n] for n in names}, image, encoding)
+            payload = {
+                "input": np.round(image.astype(np.float64), 4).tolist(),
+                "results": results,
+                "ms": round(1000 * (time.perf_counter() - t0), 3),
+            }
+            # json.dumps directly: FastAPI's jsonable_encoder walks every float and costs ~10x the forward pass.
+            return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+
+        return Response(await run_in_threadpool(work), media_type="application/json")
 
     @app.get("/api/weights/{name}/{layer}")
     def weights_route(name: str, layer: int, unit: int | None = None):
@@ -122,25 +144,17 @@ def create_app(
         except ValueError as err:
             raise ApiError(422, str(err)) from None
 
+    # Every route's CPU work runs in the thread pool, bounded by the limits of its inputs, so that no
+    # request holds the event loop (the other requests) for more than reading its body.
     @app.post("/api/shape")
     async def shape_route(request: Request):
-        return shape_report(json_object(await read_body(request, max_body)))
+        body = await read_body(request, max_body)
+        return await run_in_threadpool(lambda: shape_report(json_object(body)))
 
     @app.post("/api/conv1d")
     async def conv1d_route(request: Request):
-        body = json_object(await read_body(request, max_body))
-        allowed = {"x", "weight", "bias", "stride", "padding", "activation"}
-        unknown = sorted(set(body) - allowed)
-        if unknown:
-            raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}")
-        args = {"x": [1, 2, 2, -1, 3], "weight": [1, -1, 1], "bias": -2, "stride": 1, "padding": 1} | body
-        for key in ("x", "weight"):
-            if not isinstance(args[key], list) or not 1 <= len(args[key]) <= 64:
-                raise ApiError(422, f"{key} must be a list of 1 to 64 numbers, got {args[key]!r}")
-        try:
-            return conv1d_steps(**args)
-        except (ValueError, TypeError) as err:
-            raise ApiError(422, str(err)) from None
+        body = await read_body(request, max_body)
+        return await run_in_threadpool(lambda: conv1d_report(json_object(body)))
 
     @app.get("/api/train")
     def train_status():
@@ -148,13 +162,18 @@ def create_app(
 
     @app.post("/api/train", status_code=202)
     async def train_start(request: Request):
-        try:
-            training.start(json_object(await read_body(request, max_body)))
-        except TrainingBusy as err:
-            raise ApiError(409, str(err)) from None
-        except ValueError as err:
-            raise ApiError(422, str(err)) from None
-        return training.status()
+        body = await read_body(request, max_body)
+
+        def start() -> dict:
+            try:
+                training.start(json_object(body))
+            except TrainingBusy as err:
+                raise ApiError(409, str(err)) from None
+            except (ValueError, TypeError) as err:
+                raise ApiError(422, str(err)) from None
+            return training.status()
+
+        return await run_in_threadpool(start)
 
     @app.post("/api/train/stop")
     def train_stop():
@@ -173,6 +192,39 @@ def _warm_up(models: dict[str, Model]) -> None:
     buf = io.BytesIO()
     img.save(buf, "PNG")
     forward_all(models, digit.preprocess(digit.array_from_png(buf.getvalue())), "base64")
+
+
+def conv1d_report(body: dict) -> dict:
+    """Every step of a 1-D convolution (:func:`cnnlab.explain.conv1d_steps`), the lecture's example by default.
+
+    Each field is checked by type and range first (422 naming it): ``x`` and ``weight`` 1 to 64
+    numbers, ``stride`` and ``padding`` in [1, 64] and [0, 64], ``bias`` finite.
+
+    Example:
+        >>> conv1d_report({})["outputs"]
+        [0.0, 0.0, 0.0, 4.0, 0.0]
+        >>> conv1d_report({"padding": 10**6})
+        Traceback (most recent call last):
+        ...
+        cnnlab.web.parsing.ApiError: padding must be an integer in [0, 64], got 1000000
+    """
+    allowed = {"x", "weight", "bias", "stride", "padding", "activation"}
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}")
+    args = {
+        "x": numbers(body, "x", CONV1D_MAX, 1e6, default=[1, 2, 2, -1, 3]),
+        "weight": numbers(body, "weight", CONV1D_MAX, 1e6, default=[1, -1, 1]),
+        "bias": number(body, "bias", -1e6, 1e6, default=-2),
+        "stride": integer(body, "stride", 1, CONV1D_MAX, default=1),
+        "padding": integer(body, "padding", 0, CONV1D_MAX, default=1),
+    }
+    if "activation" in body:
+        args["activation"] = body["activation"]
+    try:
+        return conv1d_steps(**args)
+    except (ValueError, TypeError) as err:
+        raise ApiError(422, str(err)) from None
 
 
 def shape_report(body: dict) -> dict:
@@ -221,6 +273,11 @@ def shape_report(body: dict) -> dict:
 def _add_error_handlers(app: FastAPI) -> None:
     def reply(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message, "status": status}, status_code=status)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request, err: Exception):
+        # A bug, not a user mistake: still one JSON object, so that every response parses.
+        return reply(500, f"internal error ({type(err).__name__}); please report it")
 
     @app.exception_handler(ApiError)
     async def api_error(_request, err: ApiError):
