@@ -84,6 +84,22 @@ def atomic_write(path: str | Path, write: Callable[[str], object]) -> None:
     _fsync_dir(path.parent)
 
 
+def make_folder(folder: str | Path) -> Path:
+    """``mkdir -p``, or :class:`WriteError` naming the folder and the reason (e.g. a file in the way).
+
+    Example:
+        >>> import tempfile
+        >>> make_folder(Path(tempfile.mkdtemp()) / "a" / "b").is_dir()
+        True
+    """
+    folder = Path(folder)
+    try:
+        _make_folder(folder)
+    except OSError as err:
+        raise _naming(err, folder) from None
+    return folder
+
+
 def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)

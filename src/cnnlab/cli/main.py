@@ -59,6 +59,7 @@ class UserError(Exception):
 # ``click.ClickException`` does not catch typer's usage errors. Both are reached through typer's public
 # names: ``typer.Abort``, and ``typer.BadParameter`` whose bases are click's usage-error classes.
 _ClickException = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+_UsageError = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError")
 _INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             _say("error: the input is nested too deeply to read")
             return 2
         except MemoryError:
-            _say("error: out of memory; use a smaller network, batch or input (the estimate: cnnlab summary)")
+            _say("error: out of memory: a size given is too large for this machine (see the command's --help for its bounds)")
             return 1
         except RuntimeError as err:
             # A diverged run (NaN/inf loss) is an outcome to report, not a crash to debug.
@@ -154,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         except _ClickException as err:
             if _speaks():
+                if isinstance(err, _UsageError) and err.ctx is None:  # click knows no command here: say where to look
+                    typer.echo("Usage: cnnlab [OPTIONS] COMMAND [ARGS]...\nTry 'cnnlab --help' for help.\n", err=True)
                 err.show()
             return err.exit_code
         except typer.Abort as err:

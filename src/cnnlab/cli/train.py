@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from cnnlab.cli import _common as common
+from cnnlab.io import make_folder
 from cnnlab.model import Model
 from cnnlab.spec.presets import RECIPES
 from cnnlab.train import TrainConfig, distributed, fit
@@ -205,6 +206,9 @@ def evaluate(
         typer.echo(f"wrote {plot}")
 
 
+MAX_IMAGES = 10_000  # images per predict call (each is decoded and kept for the report)
+
+
 def predict(
     run_dir: Path = typer.Argument(..., help="A run folder written by cnnlab train."),
     images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, ...): digits drawn in any paint program."),
@@ -218,6 +222,10 @@ def predict(
 
     from cnnlab.data import load_image
 
+    if show is not None and show.exists() and not show.is_dir():
+        raise ValueError(f"--show must be a folder (one PNG per image is written into it), got the file {show}")
+    if len(images) > MAX_IMAGES:
+        raise ValueError(f"predict takes at most {MAX_IMAGES:,} images per call, got {len(images):,}")
     model = Model.from_run(run_dir)
     if model.input_shape != (1, 28, 28):
         raise ValueError(f"predict works on 28x28 grey digits; this run's input is {model.input_shape}")
@@ -237,7 +245,7 @@ def predict(
         if show is not None:
             from cnnlab import plots
 
-            show.mkdir(parents=True, exist_ok=True)
+            make_folder(show)
             caption = ", ".join(f"{t['class']} {t['probability']:.2f}" for t in results[-1]["top"])
             results[-1]["show"] = str(
                 plots.image_grid([pixels], [caption], show / f"{Path(path).stem}-prediction.png", columns=1)
@@ -267,17 +275,25 @@ def demo(
     data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset's files (for mnist etc.)."),
     epochs: int = typer.Option(None, help="Epochs per model (default: chosen per dataset)."),
     out: Path = typer.Option(None, "--out", help="Folder for the two run folders (default runs/demo-TIME)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace runs already in --out."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """DNN vs CNN in action: train the course's dense network and a CNN, side by side."""
     from cnnlab.data import load_dataset
     from cnnlab.train.demo import demo_plan
 
+    if epochs is not None and epochs < 1:
+        raise ValueError(f"--epochs must be an integer >= 1, got {epochs}")
     data = load_dataset(dataset, data_dir=data_dir)
     base = common.run_dir(out, "demo")
+    plan = demo_plan(data, epochs)
+    if base.exists() and not base.is_dir():
+        raise ValueError(f"--out {base} is a file; the demo needs a folder for its two runs")
+    for label, _ in plan:
+        prepare_run_folder(base / label, overwrite)
     log = common.emit(as_json)
     rows = []
-    for label, cfg in demo_plan(data, epochs):
+    for label, cfg in plan:
         log(f"\n== {label}: {cfg.model} on {data.name} ({cfg.epochs} epochs) ==")
         started = time.perf_counter()
         history = fit(cfg, dataset=data, out=base / label, log=log)

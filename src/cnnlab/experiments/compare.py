@@ -29,6 +29,7 @@ from cnnlab.data import load_dataset
 from cnnlab.data.dataset import Dataset
 from cnnlab.experiments import efficiency, invariance, plots, report
 from cnnlab.experiments.runner import model_spec, recipe, train
+from cnnlab.io import make_folder
 from cnnlab.train.config import OPTIMIZERS
 
 #: Greydanus & Kobak (2020), Table 1: test accuracy on MNIST-1D.
@@ -225,7 +226,7 @@ def compare(
         base = base.replace(schedule="none", val_split=0.1, lr=config.lr)
     out = Path(out) if out is not None else None
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
     log = log or (lambda line: None)
     labels = list(config.optimizers) or list(specs)
     total = (

@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-from cnnlab.io import atomic_write_text
+from cnnlab.io import atomic_write_text, make_folder
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -71,7 +71,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 def save(result, out: str | Path) -> Path:
     """Write ``result.json`` and ``report.md`` of a result into ``out``; returns the folder."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
     write_text(out / "report.md", result.markdown().rstrip() + "\n")
     return out

@@ -38,6 +38,7 @@ from cnnlab.data.dataset import Dataset
 from cnnlab.engine import Network
 from cnnlab.experiments import plots, report
 from cnnlab.experiments.runner import Trained, epochs_for, eval_subset, model_spec, recipe, train
+from cnnlab.io import make_folder
 from cnnlab.train import TrainConfig, Trainer
 from cnnlab.train.optim import make_optimizer
 
@@ -364,7 +365,7 @@ def transfer(
     result = TransferResult(dataclasses.asdict(config), pre, results, skipped)
     if out is not None:
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
         panels = [
             {
                 "title": name,
