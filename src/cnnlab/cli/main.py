@@ -143,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
             _say("error: the input is nested too deeply to read")
             return 2
         except MemoryError:
-            _say("error: out of memory: a size given is too large for this machine (see the command's --help for its bounds)")
+            _say(
+                "error: out of memory: a size given is too large for this machine (see the command's --help for its bounds)"
+            )
             return 1
         except RuntimeError as err:
             # A diverged run (NaN/inf loss) is an outcome to report, not a crash to debug.
