@@ -103,7 +103,7 @@ def make_folder(folder: str | Path) -> Path:
 def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:  # mkdir's word for "a file is in the way": say which
+    except (FileExistsError, NotADirectoryError):  # mkdir's words for "a file is in the way": say which
         blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
         raise NotADirectoryError(errno.ENOTDIR, f"{blocker} is a file, not a folder") from None
 
