@@ -24,7 +24,7 @@ def test_check_fits_refuses_with_one_sentence(config, match):
 def test_the_batch_is_no_larger_than_the_data_and_the_limit_is_stated():
     small = check_fits(TrainConfig(model="logreg", batch_size=100_000), (1, 8, 8), 10, n_train=50, n_test=10)
     assert small.batch_size == 50
-    with pytest.raises(S.MemoryBudgetError, match=r"the limit is 1000 bytes \(a hint\)"):
+    with pytest.raises(S.MemoryBudgetError, match=r"the limit is 1 kB \(a hint\)"):
         check_fits(TrainConfig(model="logreg"), (1, 8, 8), 10, n_train=50, n_test=10, limit=1000, hint="a hint")
 
 
