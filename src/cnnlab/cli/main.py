@@ -8,15 +8,27 @@ Ctrl-C and SIGTERM into ``interrupted`` and exit code 130; never a traceback.
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import sys
-from contextlib import contextmanager
+import threading
 
-import typer
+# Importing the command groups imports typer, numpy and torch (about a second). A Ctrl-C or SIGTERM in
+# that second is noted and honoured once the imports are done: an import cut in half leaves a broken
+# module behind, and the next import fails with a traceback that is not the user's.
+_PENDING: list[int] = []
+_DEFERRED: dict[int, object] = {}
+if threading.current_thread() is threading.main_thread():
+    for _signum in (signal.SIGINT, signal.SIGTERM):
+        _DEFERRED[_signum] = signal.signal(_signum, lambda signum, frame: _PENDING.append(signum))
 
-from cnnlab.io import WriteError
+import importlib  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+import typer  # noqa: E402
+
+from cnnlab.io import WriteError  # noqa: E402
+from cnnlab.train.launcher import LAUNCHER_ENV  # noqa: E402
 
 app = typer.Typer(
     name="cnnlab",
@@ -26,28 +38,27 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Command groups in the order they appear in --help; a module that is missing is skipped so that a
-# partial install still gives a working CLI. Importing them imports torch (about a second): a Ctrl-C
-# then is an interruption like any other, not a traceback.
-_GROUPS = ["model", "train", "ising", "experiments", "web", "export"]
 try:
-    from cnnlab.train.launcher import LAUNCHER_ENV
-
+    import cnnlab.physics.dataset  # noqa: F401  (registers the ising:PATH dataset with cnnlab.data)
+except ModuleNotFoundError as _err:  # a partial install without physics still gives a working CLI
+    if not (_err.name or "").startswith("cnnlab.physics"):
+        raise
+# Command groups in the order they appear in --help; a module that is missing is skipped so that a
+# partial install still gives a working CLI.
+_GROUPS = ["model", "train", "ising", "experiments", "web", "export"]
+for _name in _GROUPS:
     try:
-        import cnnlab.physics.dataset  # noqa: F401  (registers the ising:PATH dataset with cnnlab.data)
-    except ModuleNotFoundError as _err:  # a partial install without physics still gives a working CLI
-        if not (_err.name or "").startswith("cnnlab.physics"):
+        _module = importlib.import_module(f"cnnlab.cli.{_name}")
+    except ModuleNotFoundError as err:
+        if err.name != f"cnnlab.cli.{_name}":
             raise
-    for _name in _GROUPS:
-        try:
-            _module = importlib.import_module(f"cnnlab.cli.{_name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"cnnlab.cli.{_name}":
-                raise
-            continue
-        _module.register(app)
-except KeyboardInterrupt:
-    typer.echo("interrupted", err=True)
+        continue
+    _module.register(app)
+for _signum, _handler in _DEFERRED.items():
+    signal.signal(_signum, _handler)  # type: ignore[arg-type]
+if _PENDING:
+    if LAUNCHER_ENV not in os.environ:
+        print("interrupted", file=sys.stderr)
     sys.exit(130)
 
 
