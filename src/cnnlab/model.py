@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,6 +155,12 @@ class Model:
             raise ValueError(f"name must be one of the shipped models {', '.join(SHIPPED)}, got {name!r}")
         return cls.from_run(SHIPPED[name], name=name)
 
+    @functools.cached_property
+    def max_batch(self) -> int:
+        """The most examples one forward pass may take within :func:`cnnlab.spec.memory_limit` (from the estimate)."""
+        one = S.estimate_memory(self.net.layers, self.input_shape, batch_size=1)
+        return max(1, (S.memory_limit() - 4 * one.params) // max(1, one.nbytes - 4 * one.params))
+
     def to(self, device: str | torch.device) -> Model:
         """Move the network (in place) to ``device``; inputs follow it. Returns self."""
         self.net.to(device)
@@ -169,10 +176,13 @@ class Model:
     def predict_logits(self, x: torch.Tensor | Sequence, batch_size: int = 1000) -> torch.Tensor:
         """Logits ``(N, classes)`` on the CPU for raw inputs, in batches (a final softmax layer is skipped).
 
+        A batch is never larger than :attr:`max_batch`, so a network with large activations
+        evaluates a test set within the memory limit.
+
         Shape:
             ``x``: ``(N, *input_shape)`` or one example ``input_shape``.
         """
-        return predict_logits(self.net.logits_model(), self.normalize(x), batch_size)
+        return predict_logits(self.net.logits_model(), self.normalize(x), min(batch_size, self.max_batch))
 
     def predict_proba(self, x: torch.Tensor | Sequence, batch_size: int = 1000) -> torch.Tensor:
         """Class probabilities ``(N, classes)`` for raw inputs (softmax of :meth:`predict_logits`)."""

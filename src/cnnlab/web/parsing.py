@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from cnnlab.model import Model
 from cnnlab.web import digit
@@ -30,17 +31,11 @@ async def read_forward_request(request: Request, models: dict, max_body: int):
     """(image array, model names, encoding, preprocess flag) from a JSON, PNG or multipart request."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await read_body(request, max_body)
+    # Parsing and decoding are CPU work (up to 512x512 numbers, or a 2048x2048 PNG): off the event loop.
     if ctype in ("application/json", ""):
-        data = json_object(body)
-        unknown = sorted(set(data) - {"model", "image", "preprocess", "encoding"})
-        if unknown:
-            raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected model, image, preprocess, encoding")
-        if "image" not in data:
-            raise ApiError(422, "field 'image' is required: a list of rows of numbers in [0, 1] (e.g. 28x28)")
-        image = convert(digit.array_from_json, data["image"])
-        options = data
+        image, options = await run_in_threadpool(_image_from_json, body)
     elif ctype.startswith("image/"):
-        image = convert(digit.array_from_png, body)
+        image = await run_in_threadpool(convert, digit.array_from_png, body)
         options = dict(request.query_params)
     elif ctype == "multipart/form-data":
         if importlib.util.find_spec("python_multipart") is None:
@@ -53,7 +48,7 @@ async def read_forward_request(request: Request, models: dict, max_body: int):
         upload = form.get("image")
         if upload is None or isinstance(upload, str):
             raise ApiError(422, "multipart upload needs a file field named 'image'")
-        image = convert(digit.array_from_png, await upload.read())
+        image = await run_in_threadpool(convert, digit.array_from_png, await upload.read())
         options = {k: v for k, v in form.items() if k != "image"} | dict(request.query_params)
     else:
         raise ApiError(
@@ -65,6 +60,16 @@ async def read_forward_request(request: Request, models: dict, max_body: int):
         _encoding(options.get("encoding", "list")),
         _flag(options.get("preprocess", True)),
     )
+
+
+def _image_from_json(body: bytes) -> tuple[np.ndarray, dict]:
+    data = json_object(body)
+    unknown = sorted(set(data) - {"model", "image", "preprocess", "encoding"})
+    if unknown:
+        raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected model, image, preprocess, encoding")
+    if "image" not in data:
+        raise ApiError(422, "field 'image' is required: a list of rows of numbers in [0, 1] (e.g. 28x28)")
+    return convert(digit.array_from_json, data["image"]), data
 
 
 def convert(fn, value) -> np.ndarray:
