@@ -121,7 +121,7 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
     Only files named as :func:`atomic_write` names them are touched, and only when the process that
     made them no longer runs on this machine, so a write in progress elsewhere is never disturbed.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

@@ -17,13 +17,14 @@ import threading
 # that second is noted and honoured once the imports are done: an import cut in half leaves a broken
 # module behind, and the next import fails with a traceback that is not the user's.
 _PENDING: list[int] = []
-_DEFERRED: dict[int, object] = {}
+_DEFERRED: dict[signal.Signals, object] = {}
 if threading.current_thread() is threading.main_thread():
     for _signum in (signal.SIGINT, signal.SIGTERM):
         _DEFERRED[_signum] = signal.signal(_signum, lambda signum, frame: _PENDING.append(signum))
 
 import importlib  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
+from typing import Any  # noqa: E402
 
 import typer  # noqa: E402
 
@@ -54,8 +55,8 @@ for _name in _GROUPS:
             raise
         continue
     _module.register(app)
-for _signum, _handler in _DEFERRED.items():
-    signal.signal(_signum, _handler)  # type: ignore[arg-type]
+for _deferred, _handler in _DEFERRED.items():
+    signal.signal(_deferred, _handler)  # type: ignore[arg-type]
 if _PENDING:
     if LAUNCHER_ENV not in os.environ:
         print("interrupted", file=sys.stderr)
@@ -69,8 +70,8 @@ class UserError(Exception):
 # typer >= 0.29 ships its own copy of click (``typer._click``), older versions use click itself, so
 # ``click.ClickException`` does not catch typer's usage errors. Both are reached through typer's public
 # names: ``typer.Abort``, and ``typer.BadParameter`` whose bases are click's usage-error classes.
-_ClickException = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
-_UsageError = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError")
+_ClickException: Any = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+_UsageError: Any = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError")
 _INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 

@@ -109,14 +109,14 @@ class TrainConfig:
             _int_in(name, getattr(self, name), low, high)
         if self.lr is not None:
             _number_in("lr", self.lr, 0.0, math.inf, open_low=True)
-        for name, low, high in (
+        for name, lowest, highest in (
             ("val_split", 0.0, 0.9),
             ("label_smoothing", 0.0, 0.99),
             ("momentum", 0.0, 0.9999),
             ("gamma", 1e-6, 1.0),
             ("weight_decay", 0.0, math.inf),
         ):
-            _number_in(name, getattr(self, name), low, high)
+            _number_in(name, getattr(self, name), lowest, highest)
         if self.early_stopping and not self.val_split:
             raise ValueError("early_stopping needs a validation set: set val_split (e.g. --val-split 0.1)")
         return self

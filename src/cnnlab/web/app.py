@@ -44,6 +44,7 @@ import io
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, Request
@@ -212,7 +213,7 @@ def conv1d_report(body: dict) -> dict:
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}")
-    args = {
+    args: dict[str, Any] = {
         "x": numbers(body, "x", CONV1D_MAX, 1e6, default=[1, 2, 2, -1, 3]),
         "weight": numbers(body, "weight", CONV1D_MAX, 1e6, default=[1, -1, 1]),
         "bias": number(body, "bias", -1e6, 1e6, default=-2),
