@@ -1,0 +1,66 @@
+// Keyboard access to the units: every stage of a network is one tab stop; arrow keys move between its
+// units (across tile borders into the neighbouring channel, as the tiles are laid out), Page Up/Down
+// jump a channel, Home/End go to the first/last unit, Enter or Space pins the unit, Escape unpins.
+
+// The unit a key press moves to from `unit` in a stage laid out as `lay`, or null when the key is not
+// a move. Grid stages: {c, y, x}; strips and output bars: {i}.
+export function moveUnit(lay, unit, key) {
+  if (lay.kind === "grid") {
+    let { c, y, x } = unit;
+    const { c: n, h, w, cols } = lay;
+    if (key === "ArrowRight") {
+      if (x < w - 1) x++;
+      else if (c % cols < cols - 1 && c + 1 < n) { c++; x = 0; }
+    } else if (key === "ArrowLeft") {
+      if (x > 0) x--;
+      else if (c % cols > 0) { c--; x = w - 1; }
+    } else if (key === "ArrowDown") {
+      if (y < h - 1) y++;
+      else if (c + cols < n) { c += cols; y = 0; }
+    } else if (key === "ArrowUp") {
+      if (y > 0) y--;
+      else if (c - cols >= 0) { c -= cols; y = h - 1; }
+    } else if (key === "PageDown") c = Math.min(n - 1, c + 1);
+    else if (key === "PageUp") c = Math.max(0, c - 1);
+    else if (key === "Home") { c = 0; y = 0; x = 0; }
+    else if (key === "End") { c = n - 1; y = h - 1; x = w - 1; }
+    else return null;
+    return { c, y, x };
+  }
+  const n = lay.n, row = lay.perRow || 1;
+  let i = unit.i;
+  if (key === "ArrowRight") i = Math.min(n - 1, i + 1);
+  else if (key === "ArrowLeft") i = Math.max(0, i - 1);
+  else if (key === "ArrowDown") i = Math.min(n - 1, i + row);
+  else if (key === "ArrowUp") i = Math.max(0, i - row);
+  else if (key === "Home") i = 0;
+  else if (key === "End") i = n - 1;
+  else return null;
+  return { i };
+}
+
+// Where keyboard focus lands first in a stage: the middle of channel 0, or unit 0.
+export function firstUnit(lay) {
+  return lay.kind === "grid" ? { c: 0, y: Math.floor(lay.h / 2), x: Math.floor(lay.w / 2) } : { i: 0 };
+}
+
+// Wire a stage element: focus, arrows, Enter/Space, Escape -> onKey(action, unit | null).
+export function keyboard(el, getLayout, getUnit, onKey) {
+  el.tabIndex = 0;
+  el.addEventListener("focus", () => {
+    if (!getUnit()) onKey("move", firstUnit(getLayout()));
+  });
+  el.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      onKey("pin", getUnit() || firstUnit(getLayout()));
+    } else if (e.key === "Escape") {
+      onKey("unpin", null);
+    } else {
+      const unit = moveUnit(getLayout(), getUnit() || firstUnit(getLayout()), e.key);
+      if (!unit) return;
+      e.preventDefault(); // arrows would scroll the page
+      onKey("move", unit);
+    }
+  });
+}
