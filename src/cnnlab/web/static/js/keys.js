@@ -48,7 +48,8 @@ export function firstUnit(lay) {
 export function keyboard(el, getLayout, getUnit, onKey) {
   el.tabIndex = 0;
   el.addEventListener("focus", () => {
-    if (!getUnit()) onKey("move", firstUnit(getLayout()));
+    // Only keyboard focus picks a unit: a click or tap focuses the element too, and picks its own unit.
+    if (!getUnit() && el.matches(":focus-visible")) onKey("move", firstUnit(getLayout()));
   });
   el.addEventListener("keydown", (e) => {
     if (e.key === "Enter" || e.key === " ") {

@@ -57,6 +57,25 @@ export function specNode(spec) {
   return code;
 }
 
+// Clicks and taps on the units of `el`: unitAt(event) -> unit | null; onTap(unit) once per click or tap.
+// A finger's tap is taken from its pointerup (the click a browser synthesises after a tap can be dropped,
+// e.g. while the page is busy), and the click that may follow it is then ignored.
+function taps(el, unitAt, onTap) {
+  let down = null, tapped = 0;
+  el.addEventListener("pointerdown", (e) => { down = e.pointerType === "touch" ? unitAt(e) : null; });
+  el.addEventListener("pointerup", (e) => {
+    const unit = e.pointerType === "touch" ? unitAt(e) : null;
+    if (unit && down && JSON.stringify(unit) === JSON.stringify(down)) { tapped = e.timeStamp; onTap(unit); }
+    down = null;
+  });
+  el.addEventListener("pointercancel", () => { down = null; }); // the finger scrolled the page instead
+  el.addEventListener("click", (e) => {
+    if (e.timeStamp - tapped < 800) return;
+    const unit = unitAt(e);
+    if (unit) onTap(unit);
+  });
+}
+
 export function unitText(unit) {
   return unit.i !== undefined ? `unit ${unit.i}` : `channel ${unit.c}, row ${unit.y}, column ${unit.x}`;
 }
@@ -136,7 +155,7 @@ export class NetView {
       });
       const row = (e) => e.target.closest(".bar-row");
       el.addEventListener("pointermove", (e) => { if (row(e)) this.onFocus(this, k, { i: +row(e).dataset.i }, "hover"); });
-      el.addEventListener("click", (e) => { if (row(e)) this.onFocus(this, k, { i: +row(e).dataset.i }, "click"); });
+      taps(el, (e) => (row(e) ? { i: +row(e).dataset.i } : null), (unit) => this.onFocus(this, k, unit, "click"));
     } else {
       el = document.createElement("canvas");
       if (stage.kind === "input") {
@@ -151,10 +170,7 @@ export class NetView {
         const unit = this.hit(k, e.offsetX, e.offsetY);
         if (unit) this.onFocus(this, k, unit, "hover");
       });
-      el.addEventListener("click", (e) => {
-        const unit = this.hit(k, e.offsetX, e.offsetY);
-        if (unit) this.onFocus(this, k, unit, "click");
-      });
+      taps(el, (e) => this.hit(k, e.offsetX, e.offsetY), (unit) => this.onFocus(this, k, unit, "click"));
       stage.bar = colorBar(`${label}: colour scale`);
       block.querySelector(".stage-title").appendChild(stage.bar);
     }
