@@ -94,8 +94,9 @@ def create_app(
     app.state.models = models
     app.add_middleware(LocalOnly, host=host, port=port, max_body=max_body)
     # Added last, so it runs first: a refused request is answered small anyway, an accepted forward
-    # (every activation of every network as JSON) shrinks about 3x.
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    # (every activation of every network as JSON) shrinks 3-5x. Level 6: level 9 costs 4x the time
+    # (about 8 ms for 93 kB) for 1 % less.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_routes(app, models)  # models/index.json and the web model files: the page computes in the browser

@@ -117,9 +117,11 @@ async function main() {
   let lessonTimer = null;
   function scheduleLesson() {
     clearTimeout(lessonTimer);
-    lessonTimer = setTimeout(() => {
-      const n = state.updates;
-      state.sweep = sweepView.update(state.views, state.empty ? null : state.base, [controls.dx, controls.dy]);
+    lessonTimer = setTimeout(async () => {
+      const n = state.updates, stale = () => state.updates !== n;
+      const sweep = await sweepView.update(state.views, state.empty ? null : state.base, [controls.dx, controls.dy], stale);
+      if (sweep === null || stale()) return;
+      state.sweep = sweep;
       animation.setViews(state.views);
       state.sweepFor = n;
     }, state.pad && state.pad.drawing ? 200 : 20);

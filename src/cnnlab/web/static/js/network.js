@@ -9,15 +9,13 @@
 // scaled per layer or over the whole network (NetView.scaleMode).
 
 import { colorBar, css, drawGrid, maxAbs, scale } from "./colors.js";
-import { keyboard } from "./keys.js";
-import { connections, inputsOf, sameWeights, UNIT_COLOR, unitWeights, weightsInPlace } from "./overlay.js";
+import { keyboard, taps } from "./access.js";
+import { connections, drawFocus, inputsOf, unitWeights } from "./overlay.js";
 import { traceBack } from "./trace.js";
 
 const OWN = new Set(["conv", "linear", "maxpool", "avgpool", "gap"]);
 const FOLD = new Set(["relu", "tanh", "sigmoid", "bn", "dropout", "softmax"]);
 const GAP = 4; // between tiles; each tile also has a 1-px border
-export const FIELD_COLOR = "#f97316";
-export { UNIT_COLOR };
 
 // Stages from the model's layer list; `first` is the layer computing z, `last` the one shown.
 // `signed`: whether the values shown can be negative (decided by the layers, not by the data, so the
@@ -55,25 +53,6 @@ export function specNode(spec) {
     if (i < parts.length - 1) code.appendChild(document.createElement("wbr"));
   });
   return code;
-}
-
-// Clicks and taps on the units of `el`: unitAt(event) -> unit | null; onTap(unit) once per click or tap.
-// A finger's tap is taken from its pointerup (the click a browser synthesises after a tap can be dropped,
-// e.g. while the page is busy), and the click that may follow it is then ignored.
-function taps(el, unitAt, onTap) {
-  let down = null, tapped = 0;
-  el.addEventListener("pointerdown", (e) => { down = e.pointerType === "touch" ? unitAt(e) : null; });
-  el.addEventListener("pointerup", (e) => {
-    const unit = e.pointerType === "touch" ? unitAt(e) : null;
-    if (unit && down && JSON.stringify(unit) === JSON.stringify(down)) { tapped = e.timeStamp; onTap(unit); }
-    down = null;
-  });
-  el.addEventListener("pointercancel", () => { down = null; }); // the finger scrolled the page instead
-  el.addEventListener("click", (e) => {
-    if (e.timeStamp - tapped < 800) return;
-    const unit = unitAt(e);
-    if (unit) onTap(unit);
-  });
 }
 
 export function unitText(unit) {
@@ -333,61 +312,7 @@ export class NetView {
       }
       ctx.stroke();
     }
-    this.drawHighlight(k, ctx, lay, values);
-  }
-
-  drawHighlight(k, ctx, lay, values) {
-    const canvas = this.views[k];
-    delete canvas.dataset.rf;
-    delete canvas.dataset.sameWeights;
-    delete canvas.dataset.inPlace;
-    if (!this.focus) return;
-    ctx.lineWidth = 2;
-    if (k === this.focus.k) {
-      const u = this.focus.unit;
-      if (this.stages[k].kind === "conv") {
-        canvas.dataset.sameWeights = sameWeights(this, ctx, lay, u.c);
-        canvas.dataset.sameChannel = u.c;
-      }
-      ctx.lineWidth = 2;
-      ctx.strokeStyle = UNIT_COLOR;
-      const [x, y, s] = this.cell(lay, u);
-      ctx.strokeRect(x - 1, y - 1, s + 2, s + 2);
-      return;
-    }
-    if (k === this.focus.k - 1 && this.inputs) {
-      weightsInPlace(this, ctx, lay, this.inputs, k === 0 ? values : null);
-      canvas.dataset.inPlace = this.inputs.length;
-    }
-    const region = this.trace[k];
-    if (!region || region.empty) return;
-    ctx.strokeStyle = FIELD_COLOR;
-    ctx.lineWidth = 2;
-    if (region.all) {
-      if (k !== this.focus.k - 1 || !this.inputs) {
-        ctx.fillStyle = "rgba(249, 115, 22, 0.12)";
-        ctx.fillRect(0, 0, lay.width, lay.height);
-      }
-      ctx.strokeRect(1, 1, lay.width - 2, lay.height - 2);
-      if (k === 0) canvas.dataset.rf = `0,${lay.h - 1},0,${lay.w - 1}`;
-      return;
-    }
-    const [y0, y1] = region.rows, [x0, x1] = region.cols;
-    for (let c = 0; c < lay.c; c++) {
-      if (region.channels !== "all" && !region.channels.has(c)) continue;
-      const [ox, oy] = this.tileOrigin(lay, c);
-      const rx = ox + x0 * lay.s, ry = oy + y0 * lay.s, rw = (x1 - x0 + 1) * lay.s, rh = (y1 - y0 + 1) * lay.s;
-      if (k === 0 && k !== this.focus.k - 1) {
-        // Dim what the unit cannot see, so its receptive field stands out on the input.
-        ctx.fillStyle = "rgba(255, 255, 255, 0.65)";
-        ctx.fillRect(ox, oy, lay.w * lay.s, ry - oy);
-        ctx.fillRect(ox, ry + rh, lay.w * lay.s, oy + lay.h * lay.s - ry - rh);
-        ctx.fillRect(ox, ry, rx - ox, rh);
-        ctx.fillRect(rx + rw, ry, ox + lay.w * lay.s - rx - rw, rh);
-      }
-      ctx.strokeRect(rx + 1, ry + 1, rw - 2, rh - 2);
-    }
-    if (k === 0) canvas.dataset.rf = `${y0},${y1},${x0},${x1}`;
+    drawFocus(this, k, ctx, lay, values);
   }
 
   drawBars(k) {

@@ -12,6 +12,7 @@ import { css, diverging, maxAbs } from "./colors.js";
 import { padIndex } from "./engine/layers.js";
 
 export const UNIT_COLOR = "#e11d48";
+export const FIELD_COLOR = "#f97316";
 
 // The inputs a unit of stage k reads, as units of stage k - 1 with their weight:
 // [{unit: {c, y, x} | {i}, w}] (padding positions read nothing and are left out).
@@ -67,7 +68,7 @@ export function weightsInPlace(view, ctx, lay, inputs, ink = null) {
 // Outline every position of channel c of a grid stage: they all share one kernel. Returns how many.
 export function sameWeights(view, ctx, lay, c) {
   ctx.save();
-  ctx.strokeStyle = "rgba(225, 29, 72, 0.45)";
+  ctx.strokeStyle = "rgba(225, 29, 72, 0.3)";
   ctx.lineWidth = 1;
   ctx.beginPath();
   let count = 0;
@@ -120,3 +121,60 @@ export function connections(view, overlay, k, unit, inputs) {
   });
   overlay.dataset.lines = String(inputs.length);
 }
+
+// The focused unit's marks on stage k: the unit itself (and, for a conv unit, every position sharing its
+// weights), its weights in place on the stage it reads, and its receptive field on every earlier stage.
+export function drawFocus(view, k, ctx, lay, values) {
+  const canvas = view.views[k];
+  delete canvas.dataset.rf;
+  delete canvas.dataset.sameWeights;
+  delete canvas.dataset.inPlace;
+  if (!view.focus) return;
+  ctx.lineWidth = 2;
+  if (k === view.focus.k) {
+    const u = view.focus.unit;
+    if (view.stages[k].kind === "conv") {
+      canvas.dataset.sameWeights = sameWeights(view, ctx, lay, u.c);
+      canvas.dataset.sameChannel = u.c;
+    }
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = UNIT_COLOR;
+    const [x, y, s] = view.cell(lay, u);
+    ctx.strokeRect(x - 1, y - 1, s + 2, s + 2);
+    return;
+  }
+  if (k === view.focus.k - 1 && view.inputs) {
+    weightsInPlace(view, ctx, lay, view.inputs, k === 0 ? values : null);
+    canvas.dataset.inPlace = view.inputs.length;
+  }
+  const region = view.trace[k];
+  if (!region || region.empty) return;
+  ctx.strokeStyle = FIELD_COLOR;
+  ctx.lineWidth = 2;
+  if (region.all) {
+    if (k !== view.focus.k - 1 || !view.inputs) {
+      ctx.fillStyle = "rgba(249, 115, 22, 0.12)";
+      ctx.fillRect(0, 0, lay.width, lay.height);
+    }
+    ctx.strokeRect(1, 1, lay.width - 2, lay.height - 2);
+    if (k === 0) canvas.dataset.rf = `0,${lay.h - 1},0,${lay.w - 1}`;
+    return;
+  }
+  const [y0, y1] = region.rows, [x0, x1] = region.cols;
+  for (let c = 0; c < lay.c; c++) {
+    if (region.channels !== "all" && !region.channels.has(c)) continue;
+    const [ox, oy] = view.tileOrigin(lay, c);
+    const rx = ox + x0 * lay.s, ry = oy + y0 * lay.s, rw = (x1 - x0 + 1) * lay.s, rh = (y1 - y0 + 1) * lay.s;
+    if (k === 0 && k !== view.focus.k - 1) {
+      // Dim what the unit cannot see, so its receptive field stands out on the input.
+      ctx.fillStyle = "rgba(255, 255, 255, 0.65)";
+      ctx.fillRect(ox, oy, lay.w * lay.s, ry - oy);
+      ctx.fillRect(ox, ry + rh, lay.w * lay.s, oy + lay.h * lay.s - ry - rh);
+      ctx.fillRect(ox, ry, rx - ox, rh);
+      ctx.fillRect(rx + rw, ry, ox + lay.w * lay.s - rx - rw, rh);
+    }
+    ctx.strokeRect(rx + 1, ry + 1, rw - 2, rh - 2);
+  }
+  if (k === 0) canvas.dataset.rf = `${y0},${y1},${x0},${x1}`;
+}
+

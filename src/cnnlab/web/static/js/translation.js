@@ -57,19 +57,23 @@ export class LessonControls {
   }
 }
 
-// p(every class) for `base` (the 28x28 frame before the manual shift) moved by -K..K along each axis.
+const shiftsUpTo = (k) => Array.from({ length: 2 * k + 1 }, (_, i) => i - k);
+
+// p(every class) of one network for `base` (the 28x28 frame before the manual shift) moved by each shift
+// along one axis ("horizontal": dx, "vertical": dy).
+export function sweepRow(view, base, axis, shifts) {
+  const [, h, w] = view.engine.inputShape;
+  return shifts.map((k) => {
+    const moved = axis === "horizontal" ? shiftFrame(base, k, 0) : shiftFrame(base, 0, k);
+    return Array.from(view.engine.forward(fitFrame(moved, h, w)).probabilities);
+  });
+}
+
+// Every network, both axes, shifts -K..K: {shifts, models: {name: {horizontal, vertical}}}.
 export function sweep(views, base, maxShift = MAX_SHIFT) {
-  const shifts = Array.from({ length: 2 * maxShift + 1 }, (_, i) => i - maxShift);
-  const models = {};
+  const shifts = shiftsUpTo(maxShift), models = {};
   for (const view of views) {
-    const [, h, w] = view.engine.inputShape, row = {};
-    for (const [axis] of AXES) {
-      row[axis] = shifts.map((k) => {
-        const moved = axis === "horizontal" ? shiftFrame(base, k, 0) : shiftFrame(base, 0, k);
-        return Array.from(view.engine.forward(fitFrame(moved, h, w)).probabilities);
-      });
-    }
-    models[view.model.name] = row;
+    models[view.model.name] = Object.fromEntries(AXES.map(([axis]) => [axis, sweepRow(view, base, axis, shifts)]));
   }
   return { shifts, models };
 }
@@ -94,13 +98,30 @@ export class SweepView {
   }
 
   // Compute and draw. base: the 28x28 frame before the shift (null: nothing drawn); shift: [dx, dy].
-  update(views, base, shift) {
+  // The forward passes run one network and axis at a time, yielding in between (no long task while the
+  // student draws on); stale() true means a newer digit arrived: give up and return null.
+  async update(views, base, shift, stale = () => false) {
     const classes = views.length ? views[0].model.classes : [];
     if (this.select.options.length !== classes.length + 1) {
       this.select.replaceChildren(new Option("auto", "auto"), ...classes.map((c) => new Option(c, c)));
       this.select.value = classes.includes(this.choice) ? this.choice : "auto";
     }
-    const result = base ? sweep(views, base) : null;
+    let result = null;
+    const cached = base && this.cache && this.cache.views === views && this.cache.base.every((v, i) => v === base[i]);
+    if (cached) result = this.cache.result; // only the shift changed: the same sweep, a new marker
+    else if (base) {
+      const shifts = shiftsUpTo(MAX_SHIFT), models = {};
+      for (const view of views) {
+        models[view.model.name] = {};
+        for (const [axis] of AXES) {
+          models[view.model.name][axis] = sweepRow(view, base, axis, shifts);
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          if (stale()) return null;
+        }
+      }
+      result = { shifts, models };
+      this.cache = { views, base: Float32Array.from(base), result };
+    }
     this.last = [views, result, shift];
     this.draw(views, result, shift);
     return this.state;

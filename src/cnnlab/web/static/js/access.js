@@ -1,6 +1,7 @@
-// Keyboard access to the units: every stage of a network is one tab stop; arrow keys move between its
-// units (across tile borders into the neighbouring channel, as the tiles are laid out), Page Up/Down
-// jump a channel, Home/End go to the first/last unit, Enter or Space pins the unit, Escape unpins.
+// How a student reaches the units: with a pointer (hover, click, a finger's tap) or the keyboard. Every
+// stage of a network is one tab stop; arrow keys move between its units (across tile borders into the
+// neighbouring channel, as the tiles are laid out), Page Up/Down jump a channel, Home/End go to the
+// first/last unit, Enter or Space pins the unit, Escape unpins.
 
 // The unit a key press moves to from `unit` in a stage laid out as `lay`, or null when the key is not
 // a move. Grid stages: {c, y, x}; strips and output bars: {i}.
@@ -63,5 +64,24 @@ export function keyboard(el, getLayout, getUnit, onKey) {
       e.preventDefault(); // arrows would scroll the page
       onKey("move", unit);
     }
+  });
+}
+
+// Clicks and taps on the units of `el`: unitAt(event) -> unit | null; onTap(unit) once per click or tap.
+// A finger's tap is taken from its pointerup (the click a browser synthesises after a tap can be dropped,
+// e.g. while the page is busy), and the click that may follow it is then ignored.
+export function taps(el, unitAt, onTap) {
+  let down = null, tapped = 0;
+  el.addEventListener("pointerdown", (e) => { down = e.pointerType === "touch" ? unitAt(e) : null; });
+  el.addEventListener("pointerup", (e) => {
+    const unit = e.pointerType === "touch" ? unitAt(e) : null;
+    if (unit && down && JSON.stringify(unit) === JSON.stringify(down)) { tapped = e.timeStamp; onTap(unit); }
+    down = null;
+  });
+  el.addEventListener("pointercancel", () => { down = null; }); // the finger scrolled the page instead
+  el.addEventListener("click", (e) => {
+    if (e.timeStamp - tapped < 800) return;
+    const unit = unitAt(e);
+    if (unit) onTap(unit);
   });
 }
