@@ -73,9 +73,8 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def desktop(site):
     with static_server(site / "site") as (url, _):
-        out = run_driver(
-            "lesson.mjs", {"url": url, "device": "desktop", "screenshot": str(site / "desktop.png")}, site, 600
-        )
+        job = {"device": "desktop", "screenshot": str(site / "desktop.png"), "sweepScreenshot": str(site / "sweep.png")}
+        out = run_driver("lesson.mjs", job | {"url": url}, site, 600)
     assert "exception" not in out, out["exception"]
     return out
 

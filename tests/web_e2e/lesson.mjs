@@ -4,7 +4,7 @@
 //   node lesson.mjs JOB.json OUT.json
 //
 // JOB (written by tests/test_web_lesson_e2e.py): {url, chromium, device: "desktop" | "phone", screenshot,
-// sheetScreenshot, train: {model, epochs, subset} | null}. The script writes one JSON object of what it saw
+// sweepScreenshot, sheetScreenshot, train: {model, epochs, subset} | null}. The script writes one JSON object of what it saw
 // (frames, probabilities, counts, timings, axe's violations); pytest checks the values against Python.
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -133,6 +133,7 @@ try {
     // Shift by 4 px with the buttons, then with the arrow keys on the pad.
     for (let i = 0; i < 4; i++) await afterUpdate(page, () => page.click("#shift-right"));
     out.shifted = await snapshot(page);
+    if (job.sweepScreenshot) await page.locator("#sweep").locator("..").screenshot({ path: job.sweepScreenshot });
     out.sweepAfterShift = await page.evaluate(() => window.cnnlab.page.sweep.curves);
     await page.focus("#pad");
     for (const key of ["ArrowLeft", "ArrowLeft", "ArrowLeft", "ArrowLeft", "ArrowUp", "ArrowUp", "ArrowUp"]) {

@@ -26,8 +26,8 @@ export function renderTraining(root, server, addTrained = null) {
       <span id="tr-say" class="dim" role="status"></span></div>
     <div class="train-view">
       <svg id="tr-chart" width="380" height="170" viewBox="0 0 380 170" role="img" aria-label="accuracy per epoch"></svg>
-      <div><div class="dim">first conv layer: initial filters</div><canvas id="tr-f0"></canvas>
-        <div class="dim">after the latest epoch</div><canvas id="tr-f1"></canvas></div>
+      <div><div class="dim">first conv layer: initial filters</div><canvas id="tr-f0" role="img" aria-label="the first conv layer's initial filters"></canvas>
+        <div class="dim">after the latest epoch</div><canvas id="tr-f1" role="img" aria-label="the first conv layer's filters after the latest epoch"></canvas></div>
     </div>`;
   const $ = (id) => root.querySelector(id);
   let timer = null;
