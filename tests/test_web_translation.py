@@ -18,6 +18,8 @@ import torch
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from cnnlab.data.dataset import Dataset
@@ -263,3 +265,21 @@ def test_a_network_trained_in_the_page_can_be_fetched_for_the_side_by_side_view(
     assert decoded.header["name"] == "trained" and decoded.header["title"] == "trained in the page (1 epoch)"
     assert decoded.header["provenance"]["epochs"] == 1 and decoded.header["spec"].startswith("conv(2,5)")
     np.testing.assert_array_equal(decoded.tensors["0.weight"], job.trained[0].weight.detach().numpy())
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False) | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    route=st.sampled_from(["/api/forward", "/api/shift-sweep"]),
+    extra=st.dictionaries(st.sampled_from(["center", "shift", "max_shift", "preprocess"]), json_values, max_size=3),
+)
+def test_random_lesson_fields_never_give_a_server_error(client, route, extra):
+    response = client.post(route, json={"image": [[0.0] * 27 + [1.0]] * 28} | extra)
+    assert response.status_code in (200, 422), response.text
+    assert response.status_code == 200 or "error" in response.json()
