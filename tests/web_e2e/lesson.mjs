@@ -126,6 +126,8 @@ try {
     const pad = await page.locator("#pad").boundingBox();
     await mouseDraw(page, SEVEN, pad);
     out.drawn = await snapshot(page);
+    // The reference curves arrive with models/translation.json (fetched once, in parallel with the first sweep).
+    await page.waitForFunction(() => document.querySelectorAll(".sweep-charts polyline[stroke-dasharray]").length >= 4);
     out.sweep = await page.evaluate(() => window.cnnlab.page.sweep);
     out.sweepSvg = await page.evaluate(() => [...document.querySelectorAll(".sweep-charts svg")].map((s) => ({
       lines: s.querySelectorAll("polyline").length, dashed: s.querySelectorAll("polyline[stroke-dasharray]").length, label: s.getAttribute("aria-label") })));
@@ -242,9 +244,10 @@ try {
 
     // prefers-reduced-motion: nothing moves by itself, "play" advances a whole row per second.
     const still = await open({ reducedMotion: "reduce" });
+    const started = Date.now();
     await still.click("#anim-play");
-    await still.waitForTimeout(1300);
-    out.reducedMotion = await still.evaluate(() => window.cnnlab.page.animation.state);
+    await still.waitForFunction(() => window.cnnlab.page.animation.state.position > 0, null, { timeout: 20000 });
+    out.reducedMotion = { ...(await still.evaluate(() => window.cnnlab.page.animation.state)), afterMs: Date.now() - started };
   } else {
     const page = await open();
     out.scrollWidth = { load: await page.evaluate(() => document.documentElement.scrollWidth) };
