@@ -163,8 +163,8 @@ def preprocess_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
     h, w = crop.shape
     scale = _BOX / max(h, w)
     nh, nw = max(1, int(np.floor(h * scale + 0.5))), max(1, int(np.floor(w * scale + 0.5)))
-    small = Image.fromarray(crop.astype(np.float32)).resize((nw, nh), Image.Resampling.LANCZOS)
-    small = np.clip(np.asarray(small, dtype=np.float64), 0.0, 1.0)  # LANCZOS rings slightly
+    resized = Image.fromarray(crop.astype(np.float32)).resize((nw, nh), Image.Resampling.LANCZOS)
+    small = np.clip(np.asarray(resized, dtype=np.float64), 0.0, 1.0)  # LANCZOS rings slightly
     mass = small.sum()
     cy = (small.sum(axis=1) @ np.arange(nh)) / mass
     cx = (small.sum(axis=0) @ np.arange(nw)) / mass

@@ -127,10 +127,13 @@ def create_app(
     @app.post("/api/shift-sweep")
     async def shift_sweep_route(request: Request):
         req = await read_forward_request(request, models, max_body, extra=("max_shift",))
-        max_shift = req.options.get("max_shift", DEFAULT_MAX_SHIFT)
-        if isinstance(max_shift, str) and max_shift.strip().lstrip("-").isdigit():
-            max_shift = int(max_shift)  # from a query string or a form
-        max_shift = convert(check_max_shift, max_shift)
+        value = req.options.get("max_shift", DEFAULT_MAX_SHIFT)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)  # from a query string or a form
+        try:
+            max_shift = check_max_shift(value)
+        except ValueError as err:
+            raise ApiError(422, str(err)) from None
         image = _network_input(req)
         sweep = shift_sweep({n: models[n] for n in req.names}, image, max_shift)
         return _json({"input": np.round(image.astype(np.float64), 4).tolist(), **sweep})

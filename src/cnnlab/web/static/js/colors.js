@@ -44,13 +44,6 @@ export function scale(signed, max) {
   return { signed, max: m, color: signed ? (v) => diverging(v / m) : (v) => sequential(v / m) };
 }
 
-// The scale for an array whose sign is not known in advance: diverging when any value is negative.
-export function scaleFor(values) {
-  let signed = false;
-  for (const v of values) if (v < 0) { signed = true; break; }
-  return scale(signed, maxAbs(values)).color;
-}
-
 const fmtEnd = (v) => (v === 0 ? "0" : Math.abs(v) >= 100 || Math.abs(v) < 0.01 ? v.toExponential(1) : v.toPrecision(3)).replace("-", "−");
 
 // A colour bar with its range, as text too: <span class="cbar" role="img" aria-label="..."><lo><bar><hi></span>.
