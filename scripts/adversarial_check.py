@@ -619,6 +619,14 @@ def hostile_bodies(rng: random.Random, n: int) -> list[tuple[str, str, object]]:
         ("POST", "/api/forward", {"image": [[0.0] * 28] * 28}),
         ("POST", "/api/forward", {"image": [[0.5] * 28] * 27 + [[0.5] * 3]}),
         ("POST", "/api/forward", {"image": [[0.5] * 28] * 28, "encoding": "hex"}),
+        ("POST", "/api/forward", {"image": [[0.5] * 28] * 28, "shift": [10**9, 0]}),
+        ("POST", "/api/forward", {"image": [[0.5] * 28] * 28, "shift": "left"}),
+        ("POST", "/api/forward", {"image": [[0.5] * 28] * 28, "center": "maybe"}),
+        ("POST", "/api/shift-sweep", {"image": [[0.5] * 28] * 28, "max_shift": 10**6}),
+        ("POST", "/api/shift-sweep", {"image": [[0.5] * 28] * 28, "max_shift": 27}),
+        ("POST", "/api/shift-sweep", {"image": [[0.0] * 28] * 28}),
+        ("POST", "/api/shift-sweep", {"max_shift": 3}),
+        ("GET", "/api/train/model", None),
         ("GET", "/api/weights/cnn/99999999999999999999", None),
         ("GET", "/api/weights/cnn/0?unit=-1", None),
         ("GET", "/api/weights/cnn/0?unit=99999999999999999999999", None),
@@ -630,7 +638,7 @@ def hostile_bodies(rng: random.Random, n: int) -> list[tuple[str, str, object]]:
     ]
     raw: list[tuple[str, str, object]] = [
         ("POST", path, body)
-        for path in ("/api/shape", "/api/conv1d", "/api/train", "/api/forward")
+        for path in ("/api/shape", "/api/conv1d", "/api/train", "/api/forward", "/api/shift-sweep")
         for body in (
             b"[" * 100_000 + b"]" * 100_000,
             b'{"a":' * 5000 + b"1" + b"}" * 5000,
@@ -648,7 +656,8 @@ def hostile_bodies(rng: random.Random, n: int) -> list[tuple[str, str, object]]:
         "/api/shape": ["size", "kernel_size", "stride", "padding", "in_channels", "out_channels"],
         "/api/conv1d": ["x", "weight", "bias", "stride", "padding", "activation"],
         "/api/train": ["model", "epochs", "train_subset", "lr", "seed"],
-        "/api/forward": ["image", "model", "preprocess", "encoding"],
+        "/api/forward": ["image", "model", "preprocess", "encoding", "center", "shift"],
+        "/api/shift-sweep": ["image", "model", "preprocess", "center", "shift", "max_shift"],
     }
     values = [
         0,
@@ -673,6 +682,8 @@ def hostile_bodies(rng: random.Random, n: int) -> list[tuple[str, str, object]]:
         {"a": [1]},
         "conv(4,3)-relu-flatten-linear",
         "lenet",
+        [[0.0] * 20 + [1.0] * 8] * 28,
+        [-3, 2],
     ]
     generated = []
     while len(picked) + len(raw) + len(generated) < n:
@@ -749,6 +760,7 @@ def load_class(report: Report, quick: bool) -> None:
         ("/api/shape", {"size": 28, "kernel_size": 3, "stride": 10**8 + 1}),
         ("/api/conv1d", {"x": [1.0] * 64, "weight": [1.0] * 64, "padding": 64}),
         ("/api/train", {"model": "-".join(["relu"] * 4999) + "-flatten-linear", "epochs": 1}),
+        ("/api/shift-sweep", {"image": [[0.0] * 20 + [1.0] * 8] * 28, "max_shift": 27}),
     ]
     with httpx.Client(base_url=base, timeout=30) as client:
         for _ in range(5):

@@ -26,7 +26,8 @@ ROUTES = {
     "/api/shape": ["size", "kernel_size", "stride", "padding", "in_channels", "out_channels"],
     "/api/conv1d": ["x", "weight", "bias", "stride", "padding", "activation"],
     "/api/train": ["model", "epochs", "train_subset", "lr", "seed"],
-    "/api/forward": ["image", "model", "preprocess", "encoding"],
+    "/api/forward": ["image", "model", "preprocess", "encoding", "center", "shift"],
+    "/api/shift-sweep": ["image", "model", "preprocess", "center", "shift", "max_shift"],
 }
 
 # Numbers from the harmless to the absurd (10**400 reads as an int; 1e400 as infinity).
@@ -186,14 +187,13 @@ HOSTILE = {
     ),
     "a 4999-layer spec": ("/api/train", {"model": "-".join(["relu"] * 4999) + "-flatten-linear"}),
     "a huge stride": ("/api/shape", {"size": 28, "kernel_size": 3, "stride": 10**8 + 1}),
+    "the widest shift sweep": ("/api/shift-sweep", {"image": [[0.0] * 20 + [1.0] * 8] * 28, "max_shift": 8}),
     "a deep body": ("/api/shape", None),
 }
 
 
-@pytest.mark.parametrize("hostile", list(HOSTILE))
-def test_a_benign_request_is_not_delayed_by_hostile_ones(server, hostile):
-    path, body = HOSTILE[hostile]
-    payload = b"[" * 50_000 + b"]" * 50_000 if body is None else json.dumps(body).encode()
+def _worst_delay(server: str, path: str, payload: bytes) -> tuple[float, float, list[float]]:
+    """(worst extra latency of 20 benign requests while 2 clients send ``payload``, the quiet baseline, all delays)."""
     benign = {"size": 28, "kernel_size": 5, "padding": 2}
     with httpx.Client(base_url=server, timeout=30) as client:
         quiet = []
@@ -224,6 +224,17 @@ def test_a_benign_request_is_not_delayed_by_hostile_ones(server, hostile):
             stop.set()
             for thread in flooders:
                 thread.join()
-    assert max(delays) < 0.1, (
-        f"delays {sorted(round(1000 * d) for d in delays)} ms over a {1000 * baseline:.1f} ms baseline"
-    )
+    return max(delays), baseline, delays
+
+
+@pytest.mark.parametrize("hostile", list(HOSTILE))
+def test_a_benign_request_is_not_delayed_by_hostile_ones(server, hostile):
+    path, body = HOSTILE[hostile]
+    payload = b"[" * 50_000 + b"]" * 50_000 if body is None else json.dumps(body).encode()
+    # Twice at most: on a shared machine another program can stall any one request; a route that holds
+    # the event loop delays every attempt (the issue's stride of 1e8 held it for 10 s).
+    for _ in range(2):
+        worst, baseline, delays = _worst_delay(server, path, payload)
+        if worst < 0.1:
+            break
+    assert worst < 0.1, f"delays {sorted(round(1000 * d) for d in delays)} ms over a {1000 * baseline:.1f} ms baseline"
