@@ -134,10 +134,23 @@ def test_weights_route_answers_any_path_with_json(client, model, layer, unit):
         _valid_json(response.content)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(alphabet=URL_SAFE, min_size=1, max_size=40))
+def test_model_files_route_answers_any_name(client, name):
+    response = client.get(f"/models/{name}")
+    assert response.status_code in (200, 404), response.text
+    if response.status_code == 404:
+        _valid_json(response.content)
+
+
 def test_get_routes_and_bad_content_types(client):
     for path in ("/api/models", "/api/train", "/models/index.json"):
         response = client.get(path)
         assert response.status_code == 200 and _valid_json(response.content)
+    stop = client.post("/api/train/stop", content=b"[" * 50_000, headers={"content-type": "application/json"})
+    assert stop.status_code == 200 and _valid_json(stop.content)
+    model = client.get("/api/train/model")
+    assert model.status_code in (200, 409) and (model.status_code == 200 or _valid_json(model.content))
     png = client.post(
         "/api/forward", content=b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, headers={"content-type": "image/png"}
     )
