@@ -109,9 +109,12 @@ def create_app(
     def index():
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
+    # Every route's CPU work, JSON encoding included, runs in the thread pool (FastAPI runs a plain
+    # ``def`` route there; an ``async`` one hands its work over), bounded by the limits of its inputs:
+    # no request holds the event loop, and so the other requests, for more than reading its body.
     @app.get("/api/models")
     def list_models():
-        return {"models": [describe(m) for m in models.values()]}
+        return _json({"models": [describe(m) for m in models.values()]})
 
     @app.post("/api/forward")
     async def forward_route(request: Request):
@@ -154,45 +157,43 @@ def create_app(
     def weights_route(name: str, layer: int, unit: int | None = None):
         model = get_model(models, name, status=404)
         try:
-            return unit_weights(model, layer, unit)
+            return _json(unit_weights(model, layer, unit))
         except ValueError as err:
             raise ApiError(422, str(err)) from None
 
-    # Every route's CPU work runs in the thread pool, bounded by the limits of its inputs, so that no
-    # request holds the event loop (the other requests) for more than reading its body.
     @app.post("/api/shape")
     async def shape_route(request: Request):
         body = await read_body(request, max_body)
-        return await run_in_threadpool(lambda: shape_report(json_object(body)))
+        return await run_in_threadpool(lambda: _json(shape_report(json_object(body))))
 
     @app.post("/api/conv1d")
     async def conv1d_route(request: Request):
         body = await read_body(request, max_body)
-        return await run_in_threadpool(lambda: conv1d_report(json_object(body)))
+        return await run_in_threadpool(lambda: _json(conv1d_report(json_object(body))))
 
     @app.get("/api/train")
     def train_status():
-        return training.status()
+        return _json(training.status())
 
     @app.post("/api/train", status_code=202)
     async def train_start(request: Request):
         body = await read_body(request, max_body)
 
-        def start() -> dict:
+        def start() -> Response:
             try:
                 training.start(json_object(body))
             except TrainingBusy as err:
                 raise ApiError(409, str(err)) from None
             except (ValueError, TypeError) as err:
                 raise ApiError(422, str(err)) from None
-            return training.status()
+            return _json(training.status(), status=202)
 
         return await run_in_threadpool(start)
 
     @app.post("/api/train/stop")
     def train_stop():
         training.stop()
-        return training.status()
+        return _json(training.status())
 
     @app.get("/api/train/model")
     def train_model():
@@ -209,9 +210,12 @@ def _network_input(req) -> np.ndarray:
     return convert(lambda image: digit.network_input(image, req.preprocess, req.center, req.shift), req.image)
 
 
-def _json(payload: dict) -> Response:
-    # json.dumps directly: FastAPI's jsonable_encoder walks every float and costs ~10x the forward pass.
-    return Response(json.dumps(payload, separators=(",", ":"), allow_nan=False), media_type="application/json")
+def _json(payload: dict, status: int = 200) -> Response:
+    # json.dumps directly, in the worker thread: FastAPI's jsonable_encoder walks every float (about 10x the
+    # forward pass) and runs on the event loop. No NaN or infinity: the answer is always JSON.
+    return Response(
+        json.dumps(payload, separators=(",", ":"), allow_nan=False), status_code=status, media_type="application/json"
+    )
 
 
 def _warm_up(models: dict[str, Model]) -> None:
