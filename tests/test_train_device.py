@@ -1,5 +1,7 @@
 """Device selection and mixed precision; the GPU-only pieces are checked on CPU as far as they can be."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -7,7 +9,8 @@ from safetensors.torch import load_file
 from cnnlab import engine
 from cnnlab.train import Callback, TrainConfig, fit
 from cnnlab.train.checkpoint import read_checkpoint
-from cnnlab.train.device import amp_dtype, pick_device
+from cnnlab.train.device import amp_dtype, amp_name, pick_device
+from cnnlab.train.optim import make_optimizer
 from cnnlab.train.distributed import Context, local_device, sync_batchnorm
 
 SMALL_CNN = "conv(8,3,p=1)-bn-relu-maxpool(2)-flatten-linear"
@@ -24,16 +27,56 @@ class InterruptAfter(Callback):
         return False
 
 
-def test_amp_choices(monkeypatch):
-    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+#: Compute capabilities of common GPUs (NVIDIA's CUDA GPU list): bfloat16 is native from 8.0 (Ampere) on.
+GPUS = {
+    "A100": (8, 0),
+    "H100": (9, 0),
+    "RTX 4090": (8, 9),
+    "T4": (7, 5),
+    "V100": (7, 0),
+    "P100": (6, 0),
+}
+
+
+def fake_gpu(monkeypatch, name: str, capability: tuple[int, int]) -> None:
+    """torch.cuda answers as on a machine with this GPU; torch's own is_bf16_supported runs unchanged on it."""
+    props = SimpleNamespace(name=name, major=capability[0], minor=capability[1])
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device=None: props)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: name)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    # Any CUDA GPU can create bfloat16 tensors (emulated below 8.0): what made the old default pick bf16 on a T4.
+    monkeypatch.setattr(torch.cuda, "_check_bf16_tensor_supported", lambda device: True)
+
+
+@pytest.mark.parametrize(
+    ("gpu", "expected"), [(g, torch.bfloat16 if c >= (8, 0) else torch.float16) for g, c in GPUS.items()]
+)
+def test_amp_auto_picks_bf16_only_with_native_support(monkeypatch, gpu, expected):
+    fake_gpu(monkeypatch, gpu, GPUS[gpu])
+    cuda = torch.device("cuda")
+    assert torch.cuda.is_bf16_supported()  # emulation counts by default, even on a T4 or V100
+    assert amp_dtype("auto", cuda) == expected
+    assert [amp_dtype(a, cuda) for a in ("off", "bf16", "fp16")] == [None, torch.bfloat16, torch.float16]
+    assert amp_dtype("auto", torch.device("cpu")) is None  # the CPU of the same machine: float32
+
+
+def test_amp_choices_on_cpu_and_names():
+    cpu = torch.device("cpu")
     assert [amp_dtype(a, cpu) for a in ("auto", "off", "bf16", "fp16")] == [None, None, torch.bfloat16, torch.float16]
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
-    assert amp_dtype("auto", cuda) == torch.bfloat16
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)  # e.g. a V100 or T4
-    assert amp_dtype("auto", cuda) == torch.float16
-    assert amp_dtype("off", cuda) is None
+    assert [amp_name(d) for d in (None, torch.bfloat16, torch.float16)] == ["off", "bf16", "fp16"]
     with pytest.raises(ValueError, match="amp must be one of auto, off, bf16, fp16, got 'fp8'"):
         TrainConfig(amp="fp8").validate()
+
+
+def test_fp16_uses_a_fused_optimizer_on_gpus_only():
+    params = list(torch.nn.Linear(2, 2).parameters())
+    for name in ("sgd", "adam", "adamw"):
+        assert make_optimizer(TrainConfig(optimizer=name), params, fused=True).defaults["fused"] is True
+        assert not make_optimizer(TrainConfig(optimizer=name), params).defaults.get("fused")
+    assert "fused" not in make_optimizer(TrainConfig(optimizer="rmsprop"), params, fused=True).defaults
 
 
 def test_cuda_device_choice_without_a_gpu(monkeypatch):
