@@ -47,12 +47,14 @@ def test_batches_are_made_and_translated_on_the_data_device():
 
 def test_step_totals_read_back_in_one_go():
     totals = StepTotals(every=3, device=torch.device("cpu"))
-    for loss, correct in ((1.0, 4), (float("nan"), 2)):
+    for loss, correct in ((1.0, 4), (0.5, 2), (float("nan"), 1)):
         totals.add(torch.tensor(loss), torch.tensor(correct))
-    assert not totals.full and totals.count == 2
+    assert totals.full and totals.count == 3
     steps = totals.read(combine=lambda t: t * 2)  # e.g. the sum over two processes
-    assert steps[0] == (2.0, 8) and steps[1][1] == 4 and steps[1][0] != steps[1][0]
-    assert totals.count == 0
+    assert steps[:2] == [(1, 2.0), (2, 1.0)] and steps[2][0] == 3 and steps[2][1] != steps[2][1]
+    assert totals.count == 0 and totals.correct == 14 and totals.loss != totals.loss
+    totals.add(torch.tensor(0.25), torch.tensor(1))
+    assert totals.read() == [(4, 0.25)]  # steps are numbered across reads
 
 
 def test_reading_back_every_k_steps_changes_no_number(digits):

@@ -265,6 +265,10 @@ class DataParallel:
     def world_size(self) -> int:
         return self.dist.world_size
 
+    @property
+    def backend(self) -> str | None:
+        return str(dist.get_backend()) if dist.is_initialized() else None
+
     def set_up_device(self) -> torch.device:
         return local_device(super().set_up_device(), self.dist)  # type: ignore[misc]
 

@@ -44,6 +44,7 @@ def system_info(
     deterministic: bool | None = None,
     data_device: torch.device | None = None,
     world_size: int = 1,
+    backend: str | None = None,
 ) -> dict:
     """The hardware and software a result comes from, as one JSON-ready dict.
 
@@ -53,11 +54,12 @@ def system_info(
         deterministic: whether deterministic algorithms were asked for (None: not applicable).
         data_device: where the training data lived (None: not applicable).
         world_size: processes in the job (data-parallel training).
+        backend: the job's process-group backend (``nccl``, ``gloo``), None without one.
 
     Returns:
         ``device``, ``device_name`` (GPU or CPU model), ``compute_capability`` (``"8.0"``; None on
         a CPU), ``amp``, ``dtype`` (of the weights), ``deterministic``, ``data_device``,
-        ``world_size``, ``threads`` (torch's CPU threads), ``torch``, ``cuda`` and ``cudnn``
+        ``world_size``, ``backend``, ``threads`` (torch's CPU threads), ``torch``, ``cuda`` and ``cudnn``
         versions (None in a CPU build), ``python``, ``platform`` and ``cnnlab`` versions.
     """
     device = resolved(device)
@@ -76,6 +78,7 @@ def system_info(
         "deterministic": deterministic,
         "data_device": str(resolved(data_device)) if data_device is not None else None,
         "world_size": world_size,
+        "backend": backend,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "cuda": torch.version.cuda,

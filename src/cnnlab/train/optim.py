@@ -35,15 +35,15 @@ def make_optimizer(
     """
     lr, wd = config.resolved_lr, config.weight_decay
     name = config.optimizer
-    extra = {"fused": True} if fused and name in FUSED else {}
+    fuse = True if fused and name in FUSED else None  # None: PyTorch's default implementation
     if name == "sgd":
         return torch.optim.SGD(
-            params, lr=lr, momentum=config.momentum, nesterov=config.momentum > 0, weight_decay=wd, **extra
+            params, lr=lr, momentum=config.momentum, nesterov=config.momentum > 0, weight_decay=wd, fused=fuse
         )
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd, **extra)
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd, fused=fuse)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, **extra)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, fused=fuse)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)
     if name == "adagrad":

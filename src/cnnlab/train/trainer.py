@@ -5,10 +5,8 @@ data, network, optimizer, precision, randomness, callbacks) and :meth:`Trainer.r
 epoch. Data-parallel training changes a few of those steps; they live in
 :class:`cnnlab.train.distributed.DataParallel`. :func:`cnnlab.train.fit` is the usual entry point.
 
-On a GPU the training step never waits for the host: the data lives on the GPU when it fits,
-batches are indexed and augmented there (:mod:`cnnlab.train.batches`), and loss and accuracy are
-read back every :attr:`Trainer.sync_every` steps (a NaN stops the run within that many steps,
-naming the epoch and the step). On a CPU a read-back costs nothing and happens every step.
+On a GPU the step never waits for the host (:mod:`cnnlab.train.batches`): loss and accuracy are
+read back every ``sync_every`` steps, so a NaN stops the run within that many (every step on a CPU).
 
 Example:
     >>> from cnnlab.data import load_dataset
@@ -33,20 +31,12 @@ from tqdm import tqdm
 from cnnlab import engine
 from cnnlab.data import load_dataset
 from cnnlab.data.dataset import Dataset
-from cnnlab.data.normalization import normalize
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train import runs
-from cnnlab.train.batches import StepTotals, epoch_batches, host_to
-from cnnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, History, NonFiniteLossError, epoch_line
+from cnnlab.train.batches import StepTotals, epoch_batches, host_to, place, training_splits
+from cnnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, History, check_finite, epoch_line
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.device import (
-    amp_dtype,
-    amp_name,
-    data_fits,
-    deterministic_algorithms,
-    pick_device,
-    require_deterministic_cublas,
-)
+from cnnlab.train.device import amp_dtype, amp_name, deterministic_algorithms, pick_device, require_deterministic_cublas
 from cnnlab.train.environment import system_info
 from cnnlab.train.evaluation import device_logits, evaluate_logits
 from cnnlab.train.optim import lr_factor, make_optimizer
@@ -86,8 +76,12 @@ class Trainer:
 
     @property
     def world_size(self) -> int:
-        """Processes training together (1: this one)."""
+        """Processes training together (1: this one); :attr:`backend`: their process group's (None)."""
         return 1
+
+    @property
+    def backend(self) -> str | None:
+        return None
 
     def __init__(
         self,
@@ -119,7 +113,7 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(self.y_train) / config.batch_size)
         self.sync_every = 1 if self.device.type == "cpu" else SYNC_EVERY
         self.system = system_info(
-            self.device, amp_name(self.amp_dtype), config.deterministic, self.data_device, self.world_size
+            self.device, amp_name(self.amp_dtype), config.deterministic, self.data_device, self.world_size, self.backend
         )
 
     # -- setup, in the order __init__ runs it ------------------------------------------------------
@@ -133,29 +127,9 @@ class Trainer:
         return device
 
     def set_up_data(self) -> None:
-        """Normalise, hold out the validation split (seeded), keep ``train_subset`` examples."""
-        cfg, data = self.config, self.data
-        x, y = normalize(data.x_train, data.mean, data.std), data.y_train
-        order = torch.randperm(len(y), generator=torch.Generator().manual_seed(cfg.seed))
-        n_val = round(cfg.val_split * len(y))
-        if cfg.val_split and n_val < 1:
-            raise ValueError(f"val_split={cfg.val_split} leaves no validation example out of {len(y)}")
-        self.x_val, self.y_val = x[order[:n_val]], y[order[:n_val]]
-        train_index = order[n_val:]
-        if cfg.train_subset:
-            if cfg.train_subset > len(train_index):
-                raise ValueError(
-                    f"train_subset must be <= {len(train_index)} (training examples available), got {cfg.train_subset}"
-                )
-            train_index = train_index[: cfg.train_subset]
-        self.x_train, self.y_train = x[train_index].contiguous(), y[train_index].contiguous()
-        self.x_test, self.y_test = normalize(data.x_test, data.mean, data.std), data.y_test
-        # On a GPU with room for it (estimated before copying), the data lives there for the whole run.
-        splits = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
-        nbytes = sum(getattr(self, name).nbytes for name in splits)
-        self.data_device = self.device if data_fits(nbytes, self.device) else torch.device("cpu")
-        for name in splits:
-            setattr(self, name, host_to(getattr(self, name), self.data_device))
+        """Normalise, hold out the validation split (seeded), keep ``train_subset`` examples; on the GPU when they fit."""
+        self.data_device, placed = place(training_splits(self.data, self.config), self.device)
+        self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test = placed
 
     def set_up_network(self, net: torch.nn.Module | None) -> torch.nn.Module:
         """``config.model`` built with seeded initial weights (or ``net``), on the device, in its memory layout."""
@@ -250,66 +224,49 @@ class Trainer:
         """Per-step (loss sum, correct) of the whole job from this process's (one process: unchanged)."""
         return steps
 
-    def read_steps(self, totals: StepTotals, last_step: int, epoch: int) -> list[tuple[float, int]]:
-        """The steps recorded since the last read, ending at ``last_step``; a NaN/inf loss stops training here."""
-        steps = totals.read(self.combine_steps)
-        for step, (loss_sum, _) in enumerate(steps, start=last_step - len(steps) + 1):
-            if not math.isfinite(loss_sum):
-                cfg = self.config
-                factor = lr_factor(cfg, (epoch - 1) * self.steps_per_epoch + step - 1, self.steps_per_epoch)
-                raise NonFiniteLossError(
-                    f"loss became {loss_sum} at epoch {epoch}, step {step}; "
-                    f"lower the learning rate (lr={cfg.resolved_lr * factor:g})"
-                )
-        return steps
+    def lr_at(self, epoch: int, step: int) -> float:
+        """The learning rate of ``step`` (1-based) of ``epoch``: the schedule is a function of the global step."""
+        cfg, per_epoch = self.config, self.steps_per_epoch
+        return cfg.resolved_lr * lr_factor(cfg, (epoch - 1) * per_epoch + step - 1, per_epoch)
 
     def train_epoch(self, epoch: int) -> dict:
         """One pass over the training set; returns the epoch's record (loss, accuracy, lr, seconds)."""
-        cfg = self.config
         self.net.train()
-        total_loss, correct, seen = 0.0, 0, 0
-        totals = StepTotals(self.sync_every, self.device)
+        totals, seen = StepTotals(self.sync_every, self.device), 0
         started = time.perf_counter()
-        bar = tqdm(
+        with tqdm(
             total=self.steps_per_epoch,
-            desc=f"epoch {epoch}/{cfg.epochs}",
+            desc=f"epoch {epoch}/{self.config.epochs}",
             disable=not self.progress,
             leave=False,
             file=sys.stderr,
             unit="step",
-        )
-        for step, (x, y, n) in enumerate(self.batches(), start=1):
-            factor = lr_factor(cfg, (epoch - 1) * self.steps_per_epoch + step - 1, self.steps_per_epoch)
-            for group in self.optimizer.param_groups:
-                group["lr"] = cfg.resolved_lr * factor
-            x = host_to(x, self.device).contiguous(memory_format=self.memory_format)
-            y = host_to(y, self.device)
-            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                logits = self.train_model(x)
-                loss, loss_sum = self.batch_loss(logits, y, n)
-            totals.add(loss_sum, (logits.argmax(1) == y).sum())
-            seen += n
-            if totals.full or step == self.steps_per_epoch:
-                try:  # the host waits for the device here, and only here
-                    steps = self.read_steps(totals, step, epoch)
-                except NonFiniteLossError:
-                    bar.close()
-                    raise
-                for step_loss, step_correct in steps:
-                    total_loss += step_loss
-                    correct += step_correct
-                bar.set_postfix(loss=f"{total_loss / seen:.4f}")
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)  # a plain optimizer.step() when the scaler is disabled
-            self.scaler.update()
-            bar.update()
-        bar.close()
+        ) as bar:
+            for step, (x, y, n) in enumerate(self.batches(), start=1):
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self.lr_at(epoch, step)
+                x = host_to(x, self.device).contiguous(memory_format=self.memory_format)
+                y = host_to(y, self.device)
+                with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                    logits = self.train_model(x)
+                    loss, loss_sum = self.batch_loss(logits, y, n)
+                totals.add(loss_sum, (logits.argmax(1) == y).sum())
+                seen += n
+                if totals.full or step == self.steps_per_epoch:  # the host waits for the device here, and only here
+                    check_finite(totals.read(self.combine_steps), epoch, lambda s: self.lr_at(epoch, s))
+                    bar.set_postfix(loss=f"{totals.loss / seen:.4f}")
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)  # a plain optimizer.step() when the scaler is disabled
+                self.scaler.update()
+                bar.update()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)  # the epoch's time includes its last queued steps
         return {
             "epoch": epoch,
-            "train_loss": total_loss / seen,
-            "train_accuracy": correct / seen,
-            "lr": cfg.resolved_lr * factor,
+            "train_loss": totals.loss / seen,
+            "train_accuracy": totals.correct / seen,
+            "lr": self.lr_at(epoch, step),
             "seconds": time.perf_counter() - started,
         }
 
@@ -327,11 +284,8 @@ class Trainer:
         """Called once the run folder is complete."""
 
     def run(self) -> History:
-        """Train from ``start_epoch`` to ``config.epochs`` (or until a callback stops), evaluate, save.
-
-        With ``config.deterministic``, every kernel of the run is a deterministic one (see
-        :func:`~cnnlab.train.device.deterministic_algorithms`); the global setting is restored afterwards.
-        """
+        """Train from ``start_epoch`` to ``config.epochs`` (or until a callback stops), evaluate, save."""
+        # With config.deterministic, deterministic kernels only, for this run (the global setting is restored).
         with deterministic_algorithms(self.config.deterministic):
             return self._run()
 
