@@ -2,14 +2,11 @@
 
 Mixed precision with ``amp="auto"`` (the decision table, tested with mocked GPUs):
 
-=================================================  ===========================================
-device                                             autocast dtype
-=================================================  ===========================================
-CUDA, compute capability >= 8.0 (A100, H100, L4,   bfloat16 (float32's range: no loss scaling)
-RTX 30xx/40xx): native bfloat16
-CUDA, older (T4, V100, P100, GTX 16xx)             float16 with a gradient scaler
-CPU                                                off (float32)
-=================================================  ===========================================
+| device | autocast dtype |
+|---|---|
+| CUDA, compute capability >= 8.0 (A100, H100, L4, RTX 30xx/40xx): native bfloat16 | bfloat16 (float32's range: no loss scaling) |
+| CUDA, older (T4, V100, P100, GTX 16xx) | float16 with a gradient scaler |
+| CPU | off (float32) |
 
 ``torch.cuda.is_bf16_supported()`` alone answers True on a T4 or V100 too, because bfloat16 can be
 *emulated* there (slowly, without tensor cores); the table asks for native support only.
