@@ -17,6 +17,7 @@ from torch.utils._python_dispatch import _disable_current_modes
 
 import cnnlab
 from cnnlab import engine
+from cnnlab.evaluate import evaluate_model
 from cnnlab.experiments import invariance, runner
 from cnnlab.experiments.activations import inspect_activations
 from cnnlab.experiments.filters import inspect_filters
@@ -77,6 +78,18 @@ def test_loaded_model_takes_inputs_from_any_device(digits_run, digits):
         fake_inputs = x.to(FAKE)
     # The other way round: a CPU model and inputs that live on the accelerator (CUDA inputs, CPU model).
     assert torch.allclose(reference.predict_proba(fake_inputs), expected, atol=1e-6)
+
+
+def test_evaluate_with_model_and_data_on_either_device(digits_run, digits, tmp_path):
+    expected = evaluate_model(cnnlab.load(digits_run), digits.x_test, digits.y_test)
+    with FakeDevice():
+        model = on_fake(cnnlab.load(digits_run))
+        on_device = evaluate_model(model, digits.x_test, digits.y_test, out=tmp_path)
+        data_on_device = evaluate_model(cnnlab.load(digits_run), digits.x_test.to(FAKE), digits.y_test.to(FAKE))
+    for result in (on_device, data_on_device):
+        assert result["confusion"] == expected["confusion"]
+        assert result["accuracy"] == pytest.approx(expected["accuracy"])
+    assert (tmp_path / "confusion_matrix.png").is_file()
 
 
 def test_export_checks_with_inputs_from_another_device(digits_run, digits, tmp_path):
