@@ -10,9 +10,13 @@ Builds the site with the two default networks (``cnnlab web build``), serves it 
 * ``forward ...``: the browser engine's forward pass with every layer's activations (median over
   ``--repeat`` runs on the page's drawing), each network and both; ``window.cnnlab.forward`` adds the
   conversion to nested arrays; ``whole update`` is what one pen stroke costs: preprocessing,
-  both forward passes and the redraw of every layer.
+  both forward passes and the redraw of every layer; ``... unit pinned``: the same with a conv or a dense
+  unit pinned (a real click on it), so the inspector, its weights drawn in place and the shared-weights
+  outlines are redrawn too; ``shift sweep``: every network on the digit moved by -8..8 px both ways
+  (68 forward passes; the page runs it once the pen rests, not per stroke).
 
-Targets (issue #14): site <= 2 MB, first prediction <= 300 ms, both forward passes <= 10 ms.
+Targets (issues #14 and #13): site <= 2 MB, first prediction <= 300 ms, both forward passes <= 10 ms,
+a pen stroke's whole update with a unit pinned <= 30 ms.
 
 Usage::
 
@@ -33,7 +37,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = {"site_bytes": 2_000_000, "first_prediction_ms": 300.0, "forward_both_ms": 10.0}
+TARGETS = {"site_bytes": 2_000_000, "first_prediction_ms": 300.0, "forward_both_ms": 10.0, "pinned_update_ms": 30.0}
 
 
 def main() -> None:
@@ -83,7 +87,10 @@ def main() -> None:
     first = statistics.median(x["first_prediction_ms"] for x in loads)
     after_dcl = statistics.median(x["first_prediction_ms"] - x["dom_content_loaded_ms"] for x in loads)
     after_load = statistics.median(x["first_prediction_ms"] - x["load_event_ms"] for x in loads)
-    rows = {k: round(v, 3) for k, v in measured["timings"].items()}
+    pinned = {k: v for k, v in measured["timings"].items() if k.endswith(": pinned")}
+    if not all(pinned.values()):
+        raise SystemExit(f"a unit could not be pinned for the timing: {pinned}")
+    rows = {k: round(v, 3) for k, v in measured["timings"].items() if k not in pinned}
     result = {
         "site_bytes": report["bytes"],
         "site_files": report["files"],
@@ -104,6 +111,7 @@ def main() -> None:
         "site_bytes": report["bytes"] <= TARGETS["site_bytes"],
         "first_prediction_ms": first <= TARGETS["first_prediction_ms"],
         "forward_both_ms": rows["forward, both networks"] <= TARGETS["forward_both_ms"],
+        "pinned_update_ms": max(v for k, v in rows.items() if "pinned" in k) <= TARGETS["pinned_update_ms"],
     }
     if args.json:
         print(json.dumps(result))

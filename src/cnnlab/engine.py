@@ -45,14 +45,15 @@ def _module(layer: S.Layer, in_shape: tuple[int, ...]) -> nn.Module:
             bias=layer.bias,
         )
     if isinstance(layer, S.MaxPool):
-        pool = nn.MaxPool1d if dims == 1 else nn.MaxPool2d
-        return pool(layer.kernel_size, stride=layer.step, padding=layer.padding)
+        maxpool = nn.MaxPool1d if dims == 1 else nn.MaxPool2d
+        return maxpool(layer.kernel_size, stride=layer.step, padding=layer.padding)
     if isinstance(layer, S.AvgPool):
-        pool = nn.AvgPool1d if dims == 1 else nn.AvgPool2d
-        return pool(layer.kernel_size, stride=layer.step, padding=layer.padding)
+        avgpool = nn.AvgPool1d if dims == 1 else nn.AvgPool2d
+        return avgpool(layer.kernel_size, stride=layer.step, padding=layer.padding)
     if isinstance(layer, S.BatchNorm):
         return (nn.BatchNorm2d if dims == 2 else nn.BatchNorm1d)(in_shape[0])
     if isinstance(layer, S.Linear):
+        assert layer.out_features is not None, "analyze() gives every linear layer its size"
         return nn.Linear(in_shape[0], layer.out_features, bias=layer.bias)
     if isinstance(layer, S.Dropout):
         return nn.Dropout(layer.p)

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cnnlab import spec as S
 
@@ -101,7 +102,7 @@ def summarize(model: S.Spec, input_shape, num_classes: int | None = None) -> Sum
     """Analyse a spec on an input shape (raises :class:`cnnlab.spec.SpecError` for a bad shape)."""
     layers = S.resolve(model, num_classes)
     infos = S.analyze(layers, tuple(input_shape))
-    rows = []
+    rows: list[dict[str, Any]] = []
     total_lc = total_dense = 0
     for info in infos:
         layer = info.layer

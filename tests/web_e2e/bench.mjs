@@ -5,7 +5,10 @@
 // Per page load (a fresh browser context each, so nothing is cached): when the first prediction was
 // shown, from navigation start and from DOMContentLoaded. On the last page: median times of the engine's
 // forward pass (each network, and both), of window.cnnlab.forward (nested arrays out), of the
-// preprocessing of the drawing, and of a whole update (preprocess + forward + redraw of every layer).
+// preprocessing of the drawing, of a whole update (preprocess + forward + redraw of every layer), the
+// same with a conv unit and with a dense unit pinned (the inspector, the weights in place and the
+// shared-weights outlines redrawn too), and of the shift sweep (every network on the digit moved by
+// -8..8 px both ways), which runs once the pen rests.
 import { readFileSync, writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
@@ -57,6 +60,38 @@ try {
     rows["whole update (preprocess, forward, redraw)"] = median(() => state.refresh());
     return rows;
   }, job.repeat);
+  // Pin a unit with a real click (the page's own code path), then time whole updates again.
+  const median = (repeat) => page.evaluate((repeat) => {
+    const state = window.cnnlab.page, times = [];
+    for (let i = 0; i < 10; i++) state.refresh();
+    for (let i = 0; i < repeat; i++) { const t0 = performance.now(); state.refresh(); times.push(performance.now() - t0); }
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)];
+  }, repeat);
+  const repeat = Math.max(20, Math.floor(job.repeat / 4));
+  for (const [row, model, kind, unit] of [["whole update, conv unit pinned", "cnn", "conv", { c: 1, y: 10, x: 12 }],
+    ["whole update, dense unit pinned", "mlp", "linear", { i: 3 }]]) {
+    const at = await page.evaluate(([model, kind, unit]) => {
+      const view = window.cnnlab.page.views.find((v) => v.model.name === model);
+      const k = view.stages.findIndex((s) => s.kind === kind), [x, y, s] = view.cell(view.layouts[k], unit);
+      return { k, x: x + s / 2, y: y + s / 2 };
+    }, [model, kind, unit]);
+    const canvas = page.locator(`#net-${model} canvas[data-stage="${at.k}"]`);
+    await canvas.scrollIntoViewIfNeeded();
+    const box = await canvas.boundingBox();
+    await page.mouse.click(box.x + at.x, box.y + at.y);
+    out.timings[row] = await median(repeat);
+    out.timings[`${row}: pinned`] = await page.evaluate(() => window.cnnlab.page.pinned);
+    await page.mouse.click(box.x + at.x, box.y + at.y); // unpin
+  }
+  out.timings["shift sweep, both networks (68 forwards)"] = await page.evaluate(async (repeat) => {
+    const { sweep } = await import(new URL("static/js/translation.js", location.href).href);
+    const state = window.cnnlab.page, times = [];
+    for (let i = 0; i < 3; i++) sweep(state.views, state.base);
+    for (let i = 0; i < repeat; i++) { const t0 = performance.now(); sweep(state.views, state.base); times.push(performance.now() - t0); }
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)];
+  }, Math.max(10, Math.floor(job.repeat / 10)));
   out.userAgent = await page.evaluate(() => navigator.userAgent);
 } finally {
   writeFileSync(outFile, JSON.stringify(out));

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Protocol, cast
 
 import typer
 
@@ -46,7 +47,17 @@ class UserError(Exception):
 # typer >= 0.29 ships its own copy of click (``typer._click``), older versions use click itself, so
 # ``click.ClickException`` does not catch typer's usage errors. Both are reached through typer's public
 # names: ``typer.Abort``, and ``typer.BadParameter`` whose bases are click's usage-error classes.
-_ClickException = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+_ClickException: type[Exception] = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+
+
+class _Shown(Protocol):
+    """What every click usage error offers: its message printed with the usage line, and an exit code."""
+
+    exit_code: int
+
+    def show(self) -> None: ...
+
+
 _INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
@@ -84,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"error: {err}", err=True)
         return 1
     except _ClickException as err:
-        err.show()
-        return err.exit_code
+        usage = cast(_Shown, err)
+        usage.show()
+        return usage.exit_code
     except typer.Abort as err:
         return _interrupted() if isinstance(err.__context__, KeyboardInterrupt) else 1
     # typer (>= 0.29) turns Ctrl-C inside a command into the return value 130 instead of raising.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
@@ -49,7 +50,7 @@ def _default_shape(model: str) -> tuple[int, ...]:
 
 def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """List the named networks with their spec, input shape, parameters and recipe."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, preset in S.PRESETS.items():
         total = sum(i.params for i in S.analyze(preset.text, preset.input_shape, num_classes=10))
         rows.append(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ import torch
 from .dataset import Dataset
 
 #: The reference generator's default arguments (``mnist1d.data.get_dataset_args``).
-MNIST1D_ARGS = {
+MNIST1D_ARGS: dict[str, Any] = {
     "num_samples": 5000,
     "train_split": 0.8,
     "template_len": 12,

@@ -82,13 +82,57 @@ def _to_grey(im) -> np.ndarray:
     return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
 
 
+def ink_levels(image: np.ndarray, source: str = "image") -> np.ndarray:
+    """A drawing as ink levels: bright ink on a black background, the strongest ink scaled to 1.
+
+    The first steps of :func:`preprocess_digit`, nothing cropped or moved: invert when the
+    background is light (the median of the border pixels is above 0.5); subtract the background
+    level and scale the darkest-to-lightest ink to 1.
+
+    Args:
+        image: grey levels, ``(H, W)``, either uint8 (0..255) or float in [0, 1].
+        source: a name for the error messages, e.g. the file name.
+
+    Shape:
+        output: ``(H, W)`` float64 in [0, 1].
+
+    Raises:
+        ValueError: not 2-D, values out of range, or ``no ink`` (a blank image).
+
+    Example:
+        >>> paper = np.full((3, 4), 0.9); paper[1, 2] = 0.1   # one dark dot on light paper
+        >>> ink_levels(paper)[1].round(3).tolist()
+        [0.0, 0.0, 1.0, 0.0]
+    """
+    a = np.asarray(image)
+    if a.ndim != 2:
+        raise ValueError(f"{source}: expected a 2-D grey image (H, W), got shape {a.shape}")
+    if a.dtype == np.uint8:
+        a = a / 255.0
+    else:
+        a = a.astype(np.float64)
+        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+            raise ValueError(
+                f"{source}: float images must have values in [0, 1], got [{np.nanmin(a):.3g}, {np.nanmax(a):.3g}]"
+            )
+    border = np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
+    if np.median(border) > 0.5:
+        a, border = 1.0 - a, 1.0 - border
+    ink = a - np.median(border)
+    peak = ink.max()
+    if peak < _MIN_CONTRAST:
+        raise ValueError(
+            f"{source}: no ink: nothing differs from the background by more than {_MIN_CONTRAST} (the image is blank)"
+        )
+    return np.clip(ink / peak, 0.0, 1.0)
+
+
 def preprocess_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
     """Turn a drawn digit into an MNIST-like 28x28 image: white ink on black, 20 px, centred.
 
-    Steps: invert when the background is light (the median of the border pixels is above 0.5);
-    subtract the background level and scale the darkest-to-lightest ink to 1; crop to the bounding
-    box of the ink; resize (antialiased, aspect kept) so that the longer side is 20 px; place in a
-    28x28 field with the centre of mass at pixel (14, 14), rounded to whole pixels.
+    Steps: :func:`ink_levels` (light paper inverted, background subtracted, ink scaled to 1); crop
+    to the bounding box of the ink; resize (antialiased, aspect kept) so that the longer side is
+    20 px; place in a 28x28 field with the centre of mass at pixel (14, 14), rounded to whole pixels.
 
     Args:
         image: grey levels, ``(H, W)``, either uint8 (0..255) or float in [0, 1].
@@ -112,35 +156,15 @@ def preprocess_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
     """
     from PIL import Image
 
-    a = np.asarray(image)
-    if a.ndim != 2:
-        raise ValueError(f"{source}: expected a 2-D grey image (H, W), got shape {a.shape}")
-    if a.dtype == np.uint8:
-        a = a / 255.0
-    else:
-        a = a.astype(np.float64)
-        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
-            raise ValueError(
-                f"{source}: float images must have values in [0, 1], got [{np.nanmin(a):.3g}, {np.nanmax(a):.3g}]"
-            )
-    border = np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
-    if np.median(border) > 0.5:
-        a, border = 1.0 - a, 1.0 - border
-    ink = a - np.median(border)
-    peak = ink.max()
-    if peak < _MIN_CONTRAST:
-        raise ValueError(
-            f"{source}: no ink: nothing differs from the background by more than {_MIN_CONTRAST} (the image is blank)"
-        )
-    ink = np.clip(ink / peak, 0.0, 1.0)
+    ink = ink_levels(image, source)
     rows = np.flatnonzero((ink > _INK_LEVEL).any(axis=1))
     cols = np.flatnonzero((ink > _INK_LEVEL).any(axis=0))
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
     scale = _BOX / max(h, w)
     nh, nw = max(1, int(np.floor(h * scale + 0.5))), max(1, int(np.floor(w * scale + 0.5)))
-    small = Image.fromarray(crop.astype(np.float32)).resize((nw, nh), Image.Resampling.LANCZOS)
-    small = np.clip(np.asarray(small, dtype=np.float64), 0.0, 1.0)  # LANCZOS rings slightly
+    resized = Image.fromarray(crop.astype(np.float32)).resize((nw, nh), Image.Resampling.LANCZOS)
+    small = np.clip(np.asarray(resized, dtype=np.float64), 0.0, 1.0)  # LANCZOS rings slightly
     mass = small.sum()
     cy = (small.sum(axis=1) @ np.arange(nh)) / mass
     cx = (small.sum(axis=0) @ np.arange(nw)) / mass

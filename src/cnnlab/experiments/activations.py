@@ -64,6 +64,7 @@ def trace_unit(
     if not 0 <= channel < out_shape[0]:
         raise ValueError(f"channel must be in [0, {out_shape[0]}), got {channel}")
     column[channel].backward()
+    assert x.grad is not None, "x requires grad, so backward filled it"
     sensitivity = x.grad[0].abs().sum(0).cpu().numpy()  # (H, W) or (W,)
     rf = infos[layer].receptive_field
     span = rf.span(position, x.shape[2:])

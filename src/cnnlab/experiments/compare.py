@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -244,7 +245,8 @@ def compare(
         file=sys.stderr,
         disable=not (sys.stderr.isatty() if progress is None else progress),
     )
-    runs, trained = [], {}
+    runs: list[dict] = []
+    trained: dict[str, Any] = {}
     for label in labels:
         spec = specs[config.model_names[0]] if config.optimizers else specs[label]
         for seed in range(config.seeds):
@@ -302,7 +304,7 @@ def compare(
         bar.update()
         log(f"  sub-experiment runs: {done[0]} of {total - len(runs)}")
 
-    sub = dict(out=out, on_run=on_run)
+    sub: dict[str, Any] = dict(out=out, on_run=on_run)
     if config.translation:
         result.translation = invariance.translation_robustness(
             data,
@@ -343,7 +345,7 @@ def _summarize(label: str, runs: list[dict]) -> dict:
     for key in ("test_accuracy", "test_loss", "train_seconds"):
         row[key] = report.summarize_values([r[key] for r in runs])
     epochs = [rec["epoch"] for rec in first["history"]]
-    curves = {"epoch": epochs}
+    curves: dict[str, Any] = {"epoch": epochs}
     for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
         if all(key in rec for r in runs for rec in r["history"]):
             stats = [report.mean_std(values) for values in zip(*[[rec[key] for rec in r["history"]] for r in runs])]

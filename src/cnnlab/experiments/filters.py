@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from cnnlab.engine import Network
 from cnnlab.experiments import plots, report
 from cnnlab.shapes import shape_text
 
@@ -115,7 +117,7 @@ def nearest_stencil(weights: np.ndarray) -> dict:
     if w.ndim not in (1, 2) or min(w.shape) < 3:
         raise ValueError(f"nearest_stencil needs a filter of shape (k,) or (k, k) with k >= 3, got {w.shape}")
     norm = np.linalg.norm(w)
-    best = {"stencil": "none", "similarity": 0.0, "sign": 1, "offset": [0] * w.ndim}
+    best: dict[str, Any] = {"stencil": "none", "similarity": 0.0, "sign": 1, "offset": [0] * w.ndim}
     if norm == 0:
         return best
     for name, s in stencils(w.ndim, max(w.shape)).items():
@@ -141,7 +143,7 @@ def spectrum(weights: np.ndarray, size: int = 16) -> np.ndarray:
     return np.abs(np.fft.fftshift(np.fft.fftn(w, s=(size,) * w.ndim, axes=tuple(range(w.ndim)))))
 
 
-def first_filters(net: torch.nn.Module) -> tuple[int, np.ndarray]:
+def first_filters(net: Network) -> tuple[int, np.ndarray]:
     """Index and weights of the first conv layer, summed over input channels: ``(D_out, k[, k])``.
 
     A network without convs gives its first dense layer's weights reshaped to the input (templates).

@@ -152,6 +152,7 @@ def train(
     if prepare is not None:
         prepare(trainer)
     history = trainer.run()
+    assert isinstance(trainer.net, Network), "built from config.model, so an engine network"
     return Trained(history, trainer.net, data, trainer.config)
 
 

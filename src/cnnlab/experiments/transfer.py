@@ -27,6 +27,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -141,7 +142,9 @@ def feature_layers(net: Network) -> int:
 def _freeze_batchnorm(module: torch.nn.Module) -> None:
     """Keep a BatchNorm in eval mode (its running statistics fixed) even when the network trains."""
     module.eval()
-    module.train = lambda mode=True: module  # nn.Module.train(mode) recurses into children through this
+    # nn.Module.train(mode) recurses into children through this method, so replacing it on the instance
+    # keeps this one module in eval mode while its parents switch.
+    module.train = lambda mode=True: module  # type: ignore[method-assign]
 
 
 def start_from(pretrained: Network, mode: str) -> Callable[[Trainer], None]:
@@ -153,6 +156,7 @@ def start_from(pretrained: Network, mode: str) -> Callable[[Trainer], None]:
         if mode == "scratch":
             return
         net = trainer.net
+        assert isinstance(net, Network), "the runner trains networks built from specs"
         n = feature_layers(pretrained)
         if S.to_text(net.layers[:n]) != S.to_text(pretrained.layers[:n]) or net.input_shape != pretrained.input_shape:
             raise ValueError(
@@ -330,7 +334,7 @@ def transfer(
     }
     log(f"pretrained {spec} on {low.name}: test accuracy {pre['test_accuracy']:.4f}")
     targets, skipped = _target_datasets(config, source)
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     bar = tqdm(
         total=len(targets) * len(config.n_per_class) * len(MODES) * config.seeds,
         desc="transfer",
@@ -344,7 +348,7 @@ def transfer(
         if not ns:
             skipped[name] = f"fewer than {min(config.n_per_class)} training examples per class"
             continue
-        modes = {}
+        modes: dict[str, dict[str, list]] = {}
         for mode in MODES:
             per_n = []
             for n in ns:

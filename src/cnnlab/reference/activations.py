@@ -73,7 +73,10 @@ def softmax_backward(grad_out: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 class _Elementwise(Layer):
-    function = None
+    @staticmethod
+    def function(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(y, f'(z))``; each subclass sets its own pure function."""
+        raise NotImplementedError
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         y, self._cache = type(self).function(x)  # cache: the local derivative f'(z)

@@ -54,10 +54,15 @@ class Layer:
             raise RuntimeError(f"{self!r}: backward called before forward")
         return self._cache
 
-    def _store_grads(self, **grads: np.ndarray) -> None:
-        """Keep each gradient in its parameter's dtype (the math may run in the input's dtype)."""
+    def _store_grads(self, **grads: np.ndarray | None) -> None:
+        """Keep each gradient in its parameter's dtype (the math may run in the input's dtype).
+
+        A gradient of ``None`` belongs to a parameter the layer does not have (no bias).
+        """
         self.grads = {
-            name: np.asarray(g, dtype=self.params[name].dtype) for name, g in grads.items() if name in self.params
+            name: np.asarray(g, dtype=self.params[name].dtype)
+            for name, g in grads.items()
+            if name in self.params and g is not None
         }
 
     def __repr__(self) -> str:

@@ -178,8 +178,9 @@ class SGD:
                 raise RuntimeError(f"{p.name} has no gradient; call backward before step")
             g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
             if self.momentum:
-                self.velocity[i] = g.copy() if self.velocity[i] is None else self.momentum * self.velocity[i] + g
-                g = self.velocity[i]
+                velocity = self.velocity[i]
+                g = g.copy() if velocity is None else self.momentum * velocity + g
+                self.velocity[i] = g
             p.data[...] -= self.lr * g  # in place: the layer keeps the same array
 
 
@@ -206,6 +207,7 @@ def _layer(info: S.LayerInfo, rng: np.random.Generator, dtype) -> Layer:
     if isinstance(layer, S.BatchNorm):
         return (BatchNorm2d if dims == 2 else BatchNorm1d)(in_shape[0], dtype=dtype)
     if isinstance(layer, S.Linear):
+        assert layer.out_features is not None, "analyze() gives every linear layer its size"
         return Linear(in_shape[0], layer.out_features, layer.bias, dtype=dtype, rng=rng)
     if isinstance(layer, S.Dropout):
         return Dropout(layer.p, rng=rng.spawn(1)[0])

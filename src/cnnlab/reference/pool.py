@@ -94,6 +94,7 @@ def maxpool_backward(grad_out: np.ndarray, cache: PoolCache) -> np.ndarray:
         array([[[[ 0.,  0.],
                  [ 0., 10.]]]])
     """
+    assert cache.padded is not None and cache.out is not None, "a max-pooling cache holds its input and maxima"
     patches = windows(cache.padded, cache.kernel, cache.stride)  # (N, C, *out, *kernel) view
     grad_xp = np.zeros(cache.padded_shape, dtype=grad_out.dtype)
     routed = np.zeros(cache.out.shape, dtype=bool)  # windows whose winner was found
@@ -139,7 +140,15 @@ def avgpool_backward(grad_out: np.ndarray, cache: PoolCache) -> np.ndarray:
 
 class _PoolNd(Layer):
     dims = 0
-    _forward = _backward = None
+
+    # Each subclass sets these to the pure functions it holds.
+    @staticmethod
+    def _forward(x: np.ndarray, kernel_size, stride, padding) -> tuple[np.ndarray, PoolCache]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _backward(grad_out: np.ndarray, cache: PoolCache) -> np.ndarray:
+        raise NotImplementedError
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal, get_args
 
 from cnnlab.shapes import (
     ParamCounts,
@@ -30,7 +30,8 @@ from cnnlab.shapes import (
 )
 
 Shape = tuple[int, ...]
-PADDING_MODES = ("zeros", "circular", "reflect")
+PaddingMode = Literal["zeros", "circular", "reflect"]
+PADDING_MODES: tuple[str, ...] = get_args(PaddingMode)
 
 
 class SpecError(ValueError):
@@ -107,7 +108,7 @@ class Conv(Layer):
     kernel_size: int
     stride: int = 1
     padding: int = 0
-    padding_mode: str = "zeros"
+    padding_mode: PaddingMode = "zeros"
     bias: bool = True
     keyword: ClassVar[str] = "conv"
     positional: ClassVar[tuple[str, ...]] = ("out_channels", "kernel_size")

@@ -6,7 +6,8 @@ web model files (:mod:`~cnnlab.web.bundle`, made from runs by :mod:`~cnnlab.web.
 (``cnnlab web build``) or serves it from ``cnnlab serve``.
 
 :mod:`~cnnlab.web.models` loads run folders, :mod:`~cnnlab.web.digit` turns a drawing into an
-MNIST-style 28x28 input, :mod:`~cnnlab.web.inference` runs a forward pass keeping every layer's
-activations, :mod:`~cnnlab.web.app` serves the JSON API and the static page under ``static/``, and
+MNIST-style 28x28 input (centred or as drawn, shifted), :mod:`~cnnlab.web.inference` runs a forward
+pass keeping every layer's activations, :mod:`~cnnlab.web.translation` is the translation lesson's
+server half (the shift sweep and the shipped reference curve), :mod:`~cnnlab.web.app` serves the JSON API and the static page under ``static/``, and
 :mod:`~cnnlab.web.security` keeps the server local (Host check, body cap).
 """

@@ -4,7 +4,10 @@ Two input forms: a 2-D array of numbers in [0, 1] (MNIST's convention is ink = 1
 bytes (any mode). Both are then preprocessed as MNIST was, by
 :func:`cnnlab.data.images.preprocess_digit`: a light background (from the border) is inverted, the
 ink is cropped to its bounding box, scaled so the longer side is 20 px, and put with its centre of
-mass at pixel (14, 14) of a 28x28 frame.
+mass at pixel (14, 14) of a 28x28 frame. The translation lesson turns the centring off
+(:func:`as_drawn`: the whole drawing shrunk to 28x28, the digit stays where it was drawn) and moves
+the frame by whole pixels (:func:`shift_frame`). :func:`network_input` is the one recipe the API
+uses; ``static/js/engine/digit.js`` is its twin in the browser.
 
 Every rejection is a ``ValueError`` naming the rule and the value; :class:`ImageDecodeError` marks
 bytes that are not an image, :class:`ImageTooLarge` an image over the pixel limit.
@@ -16,9 +19,13 @@ import io
 import math
 
 import numpy as np
+import torch
 
-from cnnlab.data.images import preprocess_digit
+from cnnlab.data.augment import shift
+from cnnlab.data.images import ink_levels, preprocess_digit
 
+SIZE = 28  # the page's frame: MNIST's 28x28
+MAX_SHIFT = SIZE - 1  # a larger shift moves every pixel out of the frame
 MAX_SIDE_ARRAY = 512  # JSON images: 512x512 numbers are ~1 MB of text, the body cap anyway
 MAX_SIDE_PNG = 2048  # checked from the header, before any pixel is decoded (decompression bombs)
 MIN_SIDE = 8
@@ -115,6 +122,95 @@ def preprocess(image: np.ndarray) -> np.ndarray:
     if float(np.ptp(image)) < 0.1:
         return np.zeros((28, 28), dtype=np.float32)
     return preprocess_digit(image)
+
+
+def as_drawn(image: np.ndarray) -> np.ndarray:
+    """The 28x28 frame of a grey ``(H, W)`` image with the digit where it was drawn: no crop, no centring.
+
+    The ink levels of :func:`cnnlab.data.images.ink_levels` (either polarity), the whole image
+    resized (LANCZOS, aspect kept: the longer side becomes 28 px, the shorter one is centred). A
+    digit drawn in a corner of the pad stays in that corner, at the size it was drawn. Blank
+    images give an all-zero frame, as in :func:`preprocess`.
+
+    Example:
+        >>> pad = np.ones((280, 280), dtype=np.float32); pad[20:100, 30:50] = 0.0   # a bar, top left
+        >>> frame = as_drawn(pad)
+        >>> rows, cols = np.flatnonzero(frame.max(1) > 0.5), np.flatnonzero(frame.max(0) > 0.5)
+        >>> (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1]))
+        ((2, 9), (3, 4))
+    """
+    from PIL import Image
+
+    if float(np.ptp(image)) < 0.1:
+        return np.zeros((SIZE, SIZE), dtype=np.float32)
+    try:
+        ink = ink_levels(image)
+    except ValueError:  # contrast, but no ink above the background: as blank as a cleared pad
+        return np.zeros((SIZE, SIZE), dtype=np.float32)
+    h, w = ink.shape
+    nh, nw = (
+        (SIZE, max(1, int(np.floor(w * SIZE / h + 0.5))))
+        if h >= w
+        else (max(1, int(np.floor(h * SIZE / w + 0.5))), SIZE)
+    )
+    small = Image.fromarray(ink.astype(np.float32)).resize((nw, nh), Image.Resampling.LANCZOS)
+    out = np.zeros((SIZE, SIZE), dtype=np.float32)
+    top, left = (SIZE - nh) // 2, (SIZE - nw) // 2
+    out[top : top + nh, left : left + nw] = np.clip(np.asarray(small, dtype=np.float32), 0.0, 1.0)
+    return out
+
+
+def shift_frame(frame: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``frame`` moved ``dx`` pixels right and ``dy`` down, zero fill (no wrap): :func:`cnnlab.data.shift`.
+
+    Equal to ``numpy.roll(frame, (dy, dx), (0, 1))`` with the wrapped rows and columns set to 0.
+
+    Example:
+        >>> shift_frame(np.arange(1.0, 10.0).reshape(3, 3), 1, -1).tolist()
+        [[0.0, 4.0, 5.0], [0.0, 7.0, 8.0], [0.0, 0.0, 0.0]]
+    """
+    if dx == 0 and dy == 0:
+        return frame
+    return shift(torch.from_numpy(np.ascontiguousarray(frame)), dx, dy).numpy()
+
+
+def is_empty(frame: np.ndarray) -> bool:
+    """No pixel of the network input reaches 0.1: nothing drawn (or everything shifted out), no prediction.
+
+    Example:
+        >>> is_empty(np.zeros((28, 28))), is_empty(np.eye(28))
+        (True, False)
+    """
+    return not bool((np.asarray(frame) >= 0.1).any())
+
+
+def network_input(
+    image: np.ndarray, prepare: bool = True, center: bool = True, offset: tuple[int, int] = (0, 0)
+) -> np.ndarray:
+    """What the networks see: the drawing centred (:func:`preprocess`) or as drawn (:func:`as_drawn`), then shifted.
+
+    Args:
+        image: grey levels ``(H, W)`` in [0, 1], either polarity.
+        prepare: False: ``image`` is already the 28x28 network input (ink = 1), used as it is.
+        center: with preprocessing, crop, scale and centre the digit like MNIST (True) or keep it
+            where it was drawn (False).
+        offset: ``(dx, dy)`` whole pixels, right and down, zero fill, applied last.
+
+    Raises:
+        ValueError: without preprocessing, when the image is not 28x28.
+
+    Example:
+        >>> img = np.zeros((28, 28), dtype=np.float32); img[5:9, 5:9] = 1.0
+        >>> network_input(img, prepare=False, offset=(2, 0))[5].nonzero()[0].tolist()
+        [7, 8, 9, 10]
+    """
+    if prepare:
+        frame = preprocess(image) if center else as_drawn(image)
+    elif image.shape != (SIZE, SIZE):
+        raise ValueError(f"with preprocess=false the image must be 28x28, got {image.shape[0]}x{image.shape[1]}")
+    else:
+        frame = image
+    return shift_frame(frame, *offset)
 
 
 def _kind(value) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from typing import NamedTuple
 
 import numpy as np
 from fastapi import Request
@@ -25,15 +26,31 @@ class ApiError(Exception):
         self.status, self.message = status, message
 
 
-async def read_forward_request(request: Request, models: dict, max_body: int):
-    """(image array, model names, encoding, preprocess flag) from a JSON, PNG or multipart request."""
+class ForwardRequest(NamedTuple):
+    """What ``POST /api/forward`` (and ``/api/shift-sweep``) asked for."""
+
+    image: np.ndarray
+    names: list[str]
+    encoding: str
+    preprocess: bool
+    center: bool
+    shift: tuple[int, int]
+    options: dict  # every field as sent (JSON) or as query/form strings, for a route's own fields
+
+
+FORWARD_FIELDS = ("model", "image", "preprocess", "encoding", "center", "shift")
+
+
+async def read_forward_request(request: Request, models: dict, max_body: int, extra: tuple[str, ...] = ()):
+    """A :class:`ForwardRequest` from a JSON, PNG or multipart request; ``extra``: the route's own field names."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await read_body(request, max_body)
     if ctype in ("application/json", ""):
         data = json_object(body)
-        unknown = sorted(set(data) - {"model", "image", "preprocess", "encoding"})
+        fields = FORWARD_FIELDS + extra
+        unknown = sorted(set(data) - set(fields))
         if unknown:
-            raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected model, image, preprocess, encoding")
+            raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected {', '.join(fields)}")
         if "image" not in data:
             raise ApiError(422, "field 'image' is required: a list of rows of numbers in [0, 1] (e.g. 28x28)")
         image = convert(digit.array_from_json, data["image"])
@@ -58,11 +75,14 @@ async def read_forward_request(request: Request, models: dict, max_body: int):
         raise ApiError(
             415, f"Content-Type {ctype!r} not supported; send application/json, image/png or multipart/form-data"
         )
-    return (
+    return ForwardRequest(
         image,
         _model_names(options.get("model"), models),
         _encoding(options.get("encoding", "list")),
         _flag(options.get("preprocess", True)),
+        _flag(options.get("center", True), "center"),
+        _shift(options.get("shift", (0, 0))),
+        dict(options),
     )
 
 
@@ -100,12 +120,27 @@ def _encoding(value) -> str:
     return value
 
 
-def _flag(value) -> bool:
+def _flag(value, name: str = "preprocess") -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
         return value.lower() in ("true", "1")
-    raise ApiError(422, f"preprocess must be true or false, got {value!r}")
+    raise ApiError(422, f"{name} must be true or false, got {value!r}")
+
+
+def _shift(value) -> tuple[int, int]:
+    """``[dx, dy]`` (JSON) or ``"dx,dy"`` (query or form): whole pixels, each within +-digit.MAX_SHIFT."""
+    parts = value.split(",") if isinstance(value, str) else value
+    if isinstance(parts, list) and len(parts) == 2 and all(isinstance(v, str) for v in parts):
+        parts = [int(v) if v.strip().lstrip("+-").isdigit() else v for v in parts]  # "4,-2" from a query
+    ok = isinstance(parts, (list, tuple)) and len(parts) == 2
+    if not ok or not all(isinstance(v, int) and not isinstance(v, bool) and abs(v) <= digit.MAX_SHIFT for v in parts):
+        raise ApiError(
+            422,
+            f"shift must be [dx, dy]: two whole numbers of pixels in [-{digit.MAX_SHIFT}, {digit.MAX_SHIFT}] "
+            f"(right and down), got {value!r}",
+        )
+    return int(parts[0]), int(parts[1])
 
 
 async def read_body(request: Request, max_body: int) -> bytes:

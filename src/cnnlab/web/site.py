@@ -6,6 +6,8 @@
     DIR/static/...            style.css and the ES modules (js/engine/ is the client-side engine)
     DIR/models/index.json     the manifest: {"format": "cnnlab-site", "server": false, "models": [...]}
     DIR/models/NAME.cnnlab    one web model file per network (:mod:`cnnlab.web.bundle`)
+    DIR/models/translation.json  the shipped networks on shifted MNIST: the shift sweep's reference
+                              curve (:func:`cnnlab.web.translation.reference`)
 
 Every path in the page is relative, so DIR works from any static server or a course's web space
 (``python -m http.server -d DIR``; browsers do not run ES modules from ``file://``). ``cnnlab serve``
@@ -31,8 +33,10 @@ from pathlib import Path
 
 from cnnlab.web import bundle
 from cnnlab.web.runs import from_model, load_run, page_problem, provenance
+from cnnlab.web.translation import REFERENCE
 
 STATIC = Path(__file__).resolve().parent / "static"
+REFERENCE_URL = "models/translation.json"
 # What a site folder may already hold for build() to write into it again (never deletes anything).
 MANIFEST = Path("models") / "index.json"
 
@@ -129,7 +133,7 @@ def contents(
     Example:
         >>> files, models = contents()
         >>> sorted(p for p in files if not p.startswith("static/")), [m["name"] for m in models]
-        (['index.html', 'models/cnn.cnnlab', 'models/index.json', 'models/mlp.cnnlab'], ['mlp', 'cnn'])
+        (['index.html', 'models/cnn.cnnlab', 'models/index.json', 'models/mlp.cnnlab', 'models/translation.json'], ['mlp', 'cnn'])
     """
     loaded = load_runs(runs) if runs else default_models()
     models = {name: model for name, (model, _) in loaded.items()}
@@ -147,6 +151,7 @@ def contents(
     for file, data in files.values():
         out[f"models/{file}"] = data
     out[MANIFEST.as_posix()] = (json.dumps(manifest(files, server=False), indent=1) + "\n").encode()
+    out[REFERENCE_URL] = REFERENCE.read_bytes()
     for rel, data in (extra or {}).items():
         if rel in out or rel.startswith(("/", "..")) or ".." in Path(rel).parts:
             raise ValueError(f"extra file {rel!r} clashes with the site's own files or leaves the site folder")
@@ -272,6 +277,10 @@ def add_routes(app, models: Mapping) -> None:
     @app.get("/models/index.json")
     def site_manifest():
         return JSONResponse(index, headers={"Cache-Control": "no-cache"})
+
+    @app.get(f"/{REFERENCE_URL}")
+    def site_reference():
+        return FileResponse(REFERENCE, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
     @app.get("/models/{file}")
     def site_model(file: str):

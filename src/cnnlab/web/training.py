@@ -15,6 +15,8 @@ Example:
     >>> s = job.status()
     >>> s["state"], [e["epoch"] for e in s["epochs"]], len(s["filters"]["weight"])
     ('done', [1, 2], 2)
+    >>> job.model_file()[:8]   # the trained network as a web model file, for the page's side-by-side view
+    b'CNNLABWM'
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ class TrainingJob:
         self.initial_filters: dict | None = None
         self.final: dict = {}
         self.started = 0.0
+        self.trained: engine.Network | None = None  # the finished run's network, until the next start
+        self._model_file: bytes | None = None
 
     def validate(self, request: dict) -> tuple[dict, tuple[S.Layer, ...]]:
         """Page options merged into the defaults, checked, and the parsed network.
@@ -150,6 +154,7 @@ class TrainingJob:
             net = engine.build(layers, INPUT_SHAPE, seed=options["seed"])
             self.config, self.error, self.epochs, self.state = options, None, [], "loading data"
             self.initial_filters = self.filters = _filters(net)
+            self.trained, self._model_file = None, None
             self.stop_requested.clear()
             self.started = time.perf_counter()
             self.thread = threading.Thread(
@@ -178,9 +183,32 @@ class TrainingJob:
             with self.lock:
                 self.state = "stopped" if self.stop_requested.is_set() and len(self.epochs) < opts["epochs"] else "done"
                 self.final = history.final
+                self.trained = net.cpu().eval() if self.epochs else None
         except Exception as err:  # reported to the page: the thread has no one else to tell
             with self.lock:
                 self.state, self.error = "error", f"{type(err).__name__}: {err}"
+
+    def model_file(self) -> bytes | None:
+        """The finished run's network as a web model file (:mod:`cnnlab.web.bundle`), or None before one finished.
+
+        The page adds it next to the other networks; it is named ``trained`` and carries the run's
+        dataset, epochs and last test accuracy.
+        """
+        from cnnlab.model import Model
+        from cnnlab.web.runs import from_model
+
+        with self.lock:
+            net, epochs, data = self.trained, list(self.epochs), self.data
+            if net is None or data is None:
+                return None
+            if self._model_file is None:
+                facts = {"dataset": data.name, "epochs": len(epochs), "trained_by": "the page (cnnlab serve)"}
+                if "test_accuracy" in epochs[-1]:
+                    facts["test_accuracy"] = epochs[-1]["test_accuracy"]
+                title = f"trained in the page ({len(epochs)} epoch{'s' if len(epochs) != 1 else ''})"
+                model = Model(net, list(data.classes), list(data.mean), list(data.std))
+                self._model_file = from_model(model, "trained", title=title, provenance=facts, dtype="float32")
+            return self._model_file
 
     def status(self) -> dict:
         """State, options, per-epoch metrics and the first conv layer's filters (initial and latest)."""

@@ -1,8 +1,10 @@
-// Colour maps: a sequential one for non-negative activations, a diverging one for signed values.
+// Colour scales, d3-style: one sequential map for non-negative values (activations after ReLU, pixels:
+// white = 0, black = the scale's maximum) and one diverging map for signed values (weights,
+// pre-activations: blue = negative, white = 0, red = positive, symmetric around 0). Every panel that
+// uses one shows a colour bar with its range (colorBar).
 
-const SEQ = [[255, 255, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
-const DIV = [[33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43]];
-const INK = [[255, 255, 255], [17, 17, 17]];
+const SEQ = [[255, 255, 255], [217, 217, 217], [150, 150, 150], [82, 82, 82], [0, 0, 0]]; // d3 schemeGreys
+const DIV = [[33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43]]; // RdBu, reversed
 
 function ramp(stops, t) {
   t = Math.min(1, Math.max(0, t));
@@ -19,22 +21,58 @@ function table(stops) {
   const rows = Array.from({ length: LEVELS }, (_, i) => ramp(stops, i / (LEVELS - 1)));
   return (t) => rows[Math.round(Math.min(1, Math.max(0, t)) * (LEVELS - 1)) || 0];
 }
-const SEQ_T = table(SEQ), DIV_T = table(DIV), INK_T = table(INK);
+const SEQ_T = table(SEQ), DIV_T = table(DIV);
 
-export const sequential = (t) => SEQ_T(t);
+export const sequential = (t) => SEQ_T(t); // t in [0, 1]
 export const diverging = (t) => DIV_T((t + 1) / 2); // t in [-1, 1]
-export const ink = (t) => INK_T(t);
+export const ink = sequential; // pixels are non-negative values too: ink is the sequential map on [0, 1]
 
 export function css([r, g, b]) {
   return `rgb(${r},${g},${b})`;
 }
 
-// Pick a map for an array: signed data get the diverging map, scaled by the largest magnitude.
-export function scaleFor(values) {
-  let lo = 0, hi = 0;
-  for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
-  const m = Math.max(-lo, hi) || 1;
-  return lo < 0 ? (v) => diverging(v / m) : (v) => sequential(v / m);
+// Largest |v| of an array (1 when all are 0, so that a blank map stays white instead of dividing by 0).
+export function maxAbs(values) {
+  let m = 0;
+  for (const v of values) { const a = v < 0 ? -v : v; if (a > m) m = a; }
+  return m || 1;
+}
+
+// A scale: {signed, max, color(v)}: diverging on [-max, max] or sequential on [0, max].
+export function scale(signed, max) {
+  const m = max || 1;
+  return { signed, max: m, color: signed ? (v) => diverging(v / m) : (v) => sequential(v / m) };
+}
+
+const fmtEnd = (v) => (v === 0 ? "0" : Math.abs(v) >= 100 || Math.abs(v) < 0.01 ? v.toExponential(1) : v.toPrecision(3)).replace("-", "−");
+
+// A colour bar with its range, as text too: <span class="cbar" role="img" aria-label="..."><lo><bar><hi></span>.
+// update(scale) redraws it for a new range (cheap: only the two labels change when the map does not).
+export function colorBar(label = "colour scale") {
+  const el = document.createElement("span");
+  el.className = "cbar";
+  el.setAttribute("role", "img");
+  el.innerHTML = `<span class="cbar-lo"></span><canvas width="48" height="8"></canvas><span class="cbar-hi"></span>`;
+  const canvas = el.querySelector("canvas"), lo = el.querySelector(".cbar-lo"), hi = el.querySelector(".cbar-hi");
+  let drawn = null;
+  el.update = (s) => {
+    if (drawn !== s.signed) {
+      const ctx = canvas.getContext("2d");
+      for (let x = 0; x < canvas.width; x++) {
+        const t = x / (canvas.width - 1);
+        ctx.fillStyle = css(s.signed ? diverging(2 * t - 1) : sequential(t));
+        ctx.fillRect(x, 0, 1, canvas.height);
+      }
+      drawn = s.signed;
+    }
+    lo.textContent = s.signed ? fmtEnd(-s.max) : "0";
+    hi.textContent = fmtEnd(s.max);
+    el.dataset.lo = s.signed ? -s.max : 0;
+    el.dataset.hi = s.max;
+    el.setAttribute("aria-label", `${label}: ${s.signed ? "blue negative, white 0, red positive" : "white 0 to black"}, ` +
+      `from ${lo.textContent} to ${hi.textContent}`);
+  };
+  return el;
 }
 
 // Draw a (H, W) slice of a flat array into a context at (ox, oy), `s` screen pixels per value.

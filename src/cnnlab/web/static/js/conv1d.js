@@ -23,7 +23,7 @@ export function renderConv1d(root) {
       <button id="c1-next">step ▶</button><button id="c1-play">▶ play</button>
       <span id="c1-say" class="c1-say"></span>
     </div>
-    <div id="c1-view" class="c1-view"></div>`;
+    <div id="c1-view" class="c1-view" tabindex="0" role="region" aria-label="the convolution, step by step"></div>`;
   const state = { data: null, step: 0, timer: null };
   const $ = (id) => root.querySelector(id);
   const stepCount = () => 2 + 3 * state.data.output_width;
@@ -71,7 +71,7 @@ export function renderConv1d(root) {
     rows.push([`+ b (${num(d.bias)})`, cells(out(d.pre_activations, 1), outCls(1), under)]);
     rows.push(["ReLU", cells(out(d.outputs, 2), outCls(2), under)]);
     $("#c1-view").innerHTML = rows.map(([label, html]) =>
-      `<div class="c1-row"><span class="c1-label">${label}</span><div class="c1-cells" style="grid-template-columns:repeat(${n},42px)">${html}</div></div>`).join("");
+      `<div class="c1-row"><span class="c1-label">${label}</span><div class="c1-cells" style="grid-template-columns:repeat(${n},minmax(24px,42px))">${html}</div></div>`).join("");
     const W = d.input.length;
     const say = step === 0 ? `Input: W = ${W} neurons, depth 1. Output width 1 + (W − F + 2P)/S = 1 + (${W} − ${F} + 2·${P})/${S} = ${d.output_width}.`
       : step === 1 ? `Zero padding: P = ${P} zero${P === 1 ? "" : "s"} on each side → W + 2P = ${n}.`

@@ -1,6 +1,6 @@
 // Filters gallery: every conv layer's filters, one column per filter, one tile per input channel.
 
-import { diverging, drawGrid } from "./colors.js";
+import { colorBar, diverging, drawGrid, scale } from "./colors.js";
 
 export function renderGallery(root, views) {
   root.innerHTML = "";
@@ -30,6 +30,9 @@ export function renderGallery(root, views) {
         drawGrid(ctx, weight, (o * cin + c) * k * k, k, k, o * (tile + gap), c * (tile + gap), s, (v) => diverging(v / m));
       }
       block.appendChild(canvas);
+      const bar = colorBar(`weights of layer ${layer.index}`);
+      bar.update(scale(true, m));
+      block.appendChild(bar);
       block.insertAdjacentHTML("beforeend", `<div class="dim">biases: ${Array.from(bias, (b) => b.toFixed(2)).join(", ")}</div>`);
       root.appendChild(block);
     }

@@ -59,7 +59,12 @@ export class Registry {
     if (file.size > MAX_BYTES) {
       throw new Error(`the file is ${(file.size / 2 ** 20).toFixed(1)} MB, over the page's limit of ${MAX_BYTES / 2 ** 20} MB for a web model`);
     }
-    const model = Model.fromBuffer(await file.arrayBuffer(), { source: file.name });
+    return this.addBuffer(await file.arrayBuffer(), file.name);
+  }
+
+  // A web model file's bytes (a dropped file, or the network trained in the page) added under a unique name.
+  addBuffer(buffer, source) {
+    const model = Model.fromBuffer(buffer, { source });
     const base = model.name;
     for (let k = 2; this.get(model.name); k++) model.name = `${base}-${k}`;
     this.models.push(model);

@@ -83,14 +83,13 @@ export function resample(src, h, w, nh, nw) {
   return img === src ? Float32Array.from(src) : img; // a copy even when no axis changes
 }
 
-// Grey (h, w) in [0, 1], either polarity -> {frame: 28x28 Float32Array, ink: false for a blank image}.
-// Blank (no two pixels differ by 0.1, or no ink above the background): an all-zero frame, as
-// cnnlab.web.digit.preprocess returns for a cleared pad.
-export function preprocess(grey, h, w) {
-  const blank = { frame: new Float32Array(SIZE * SIZE), ink: false };
+// Grey (h, w) in [0, 1], either polarity -> ink levels (Float64Array, bright ink on 0, the strongest ink
+// = 1), or null for a blank image (no two pixels differ by 0.1, or no ink above the background):
+// cnnlab.data.images.ink_levels.
+function inkLevels(grey, h, w) {
   let lo = Infinity, hi = -Infinity;
   for (const v of grey) { if (v < lo) lo = v; if (v > hi) hi = v; }
-  if (Math.fround(hi - lo) < MIN_CONTRAST) return blank;
+  if (Math.fround(hi - lo) < MIN_CONTRAST) return null;
   const border = [];
   for (let x = 0; x < w; x++) border.push(grey[x], grey[(h - 1) * w + x]);
   for (let y = 1; y < h - 1; y++) border.push(grey[y * w], grey[y * w + w - 1]);
@@ -102,13 +101,20 @@ export function preprocess(grey, h, w) {
     a[i] = (invert ? 1 - grey[i] : grey[i]) - background;
     if (a[i] > peak) peak = a[i];
   }
-  if (peak < MIN_CONTRAST) return blank;
+  if (peak < MIN_CONTRAST) return null;
+  for (let i = 0; i < a.length; i++) a[i] = Math.min(1, Math.max(0, a[i] / peak));
+  return a;
+}
+
+// Grey (h, w) in [0, 1], either polarity -> {frame: 28x28 Float32Array, ink: false for a blank image}.
+// Blank: an all-zero frame, as cnnlab.web.digit.preprocess returns for a cleared pad.
+export function preprocess(grey, h, w) {
+  const a = inkLevels(grey, h, w);
+  if (!a) return { frame: new Float32Array(SIZE * SIZE), ink: false };
   let r0 = h, r1 = -1, c0 = w, c1 = -1;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const v = Math.min(1, Math.max(0, a[y * w + x] / peak));
-      a[y * w + x] = v;
-      if (v > INK_LEVEL) { r0 = Math.min(r0, y); r1 = Math.max(r1, y); c0 = Math.min(c0, x); c1 = Math.max(c1, x); }
+      if (a[y * w + x] > INK_LEVEL) { r0 = Math.min(r0, y); r1 = Math.max(r1, y); c0 = Math.min(c0, x); c1 = Math.max(c1, x); }
     }
   }
   const ch = r1 - r0 + 1, cw = c1 - c0 + 1, crop = new Float32Array(ch * cw);
@@ -128,6 +134,37 @@ export function preprocess(grey, h, w) {
     for (let x = Math.max(left, 0); x < Math.min(left + nw, SIZE); x++) frame[y * SIZE + x] = small[(y - top) * nw + x - left];
   }
   return { frame, ink: true };
+}
+
+// The digit where it was drawn: the ink levels of the whole image resized to 28x28 (aspect kept, the
+// shorter side centred), no crop and no centring: cnnlab.web.digit.as_drawn. -> {frame, ink}.
+export function asDrawn(grey, h, w) {
+  const a = inkLevels(grey, h, w), frame = new Float32Array(SIZE * SIZE);
+  if (!a) return { frame, ink: false };
+  const nh = h >= w ? SIZE : Math.max(1, Math.floor(h * SIZE / w + 0.5));
+  const nw = h >= w ? Math.max(1, Math.floor(w * SIZE / h + 0.5)) : SIZE;
+  const small = resample(Float32Array.from(a), h, w, nh, nw);
+  const top = Math.floor((SIZE - nh) / 2), left = Math.floor((SIZE - nw) / 2);
+  for (let y = 0; y < nh; y++) {
+    for (let x = 0; x < nw; x++) frame[(top + y) * SIZE + left + x] = Math.min(1, Math.max(0, small[y * nw + x]));
+  }
+  return { frame, ink: true };
+}
+
+// The frame moved dx pixels right and dy down, zero fill, no wrap (cnnlab.web.digit.shift_frame).
+export function shiftFrame(frame, dx, dy, size = SIZE) {
+  if (dx === 0 && dy === 0) return frame;
+  const out = new Float32Array(frame.length);
+  for (let y = Math.max(0, dy); y < Math.min(size, size + dy); y++) {
+    for (let x = Math.max(0, dx); x < Math.min(size, size + dx); x++) out[y * size + x] = frame[(y - dy) * size + x - dx];
+  }
+  return out;
+}
+
+// No pixel reaches 0.1: nothing to classify (cnnlab.web.digit.is_empty).
+export function isEmpty(frame) {
+  for (const v of frame) if (v >= INK_LEVEL) return false;
+  return true;
 }
 
 // The 28x28 frame at another network input size (h, w): the same LANCZOS filter, clipped to [0, 1].
