@@ -151,7 +151,8 @@ def train_rows(c: Check) -> None:
             text = f"accuracy {final['test_accuracy']:.2%}, {final['train_seconds']:.2f} s training"
             if cpu:
                 text += f", {cpu['train_seconds'] / final['train_seconds']:.1f}x faster than the CPU"
-            if amp == "bf16" and final["system"]["compute_capability"] and final["system"]["compute_capability"] < "8":
+            capability = final["system"]["compute_capability"]
+            if amp == "bf16" and capability and float(capability) < 8:
                 text += " (bf16 emulated on this GPU: slow by design; --amp auto picks fp16 here)"
             return text + f"; data on {final['system']['data_device']}"
 
