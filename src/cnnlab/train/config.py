@@ -48,8 +48,13 @@ class TrainConfig:
         threads: torch CPU threads (0 = torch's default).
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         channels_last: NHWC memory layout for 2-D convs (faster on CPUs with oneDNN and on GPUs).
-        amp: mixed precision: ``auto`` (bfloat16 on CUDA GPUs that support it, else float16 with a
-            gradient scaler; off on CPU), ``off``, ``bf16`` or ``fp16`` (both also work on CPU, slowly).
+        amp: mixed precision: ``auto`` (bfloat16 on CUDA GPUs with native support, compute
+            capability >= 8.0; float16 with a gradient scaler on older ones such as T4 and V100; off
+            on CPU), ``off``, ``bf16`` or ``fp16`` (both also work on CPU, slowly).
+        deterministic: deterministic kernels only (cuDNN, cuBLAS with ``CUBLAS_WORKSPACE_CONFIG``):
+            two CUDA runs, or a resumed and an uninterrupted one, give the same weights bit for bit,
+            somewhat slower. Off by default: CPU training is deterministic anyway, and on a GPU
+            speed comes first unless asked.
         eval_every_epoch: evaluate on the test set after every epoch (else only at the end).
     """
 
@@ -75,6 +80,7 @@ class TrainConfig:
     device: str = "auto"
     channels_last: bool = False
     amp: str = "auto"
+    deterministic: bool = False
     eval_every_epoch: bool = True
 
     def replace(self, **changes) -> TrainConfig:
@@ -112,6 +118,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
         if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not isinstance(self.deterministic, bool):
+            raise ValueError(f"deterministic must be true or false, got {self.deterministic!r}")
         if self.early_stopping and not self.val_split:
             raise ValueError("early_stopping needs a validation set: set val_split (e.g. --val-split 0.1)")
         return self
