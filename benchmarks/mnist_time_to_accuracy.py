@@ -6,7 +6,12 @@ Runs in one process on one machine, data already loaded in memory:
       Adadelta lr 1.0, StepLR gamma 0.7, batch 64), timed over its first epoch;
   (c) recipe `fast995` to >= 99.5 %.
 
-    python benchmarks/mnist_time_to_accuracy.py --data-dir ../shared/data/mnist [--seeds 3] [--json]
+    python benchmarks/mnist_time_to_accuracy.py --data-dir ../shared/data/mnist [--seeds 3] [--device cuda] [--json]
+
+On a GPU the data lives on the device and the step never waits for the host (cnnlab.train.batches);
+the recipes are the same, with mixed precision as ``--amp`` says (default auto: bf16 on GPUs with
+native bfloat16, fp16 on older ones). ``--train-subset N`` shortens every run (a check of the script
+itself, not of the targets). The JSON output records the system (device, GPU, versions, threads).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import torch
 
 from cnnlab.data import load_dataset
 from cnnlab.train import TrainConfig, fit
+from cnnlab.train.device import amp_dtype, amp_name, pick_device
+from cnnlab.train.environment import system_info
 from cnnlab.train.recipes import recipe
 
 PYTORCH_EXAMPLE = TrainConfig(
@@ -74,27 +81,36 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["fast", "pytorch", "fast995"])
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--amp", default="auto", choices=["auto", "off", "bf16", "fp16"])
+    parser.add_argument("--train-subset", type=int, default=0, help="train on N examples only (0 = all)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     data = load_dataset("mnist", data_dir=args.data_dir)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    card = torch.cuda.get_device_name() if device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    device = pick_device(args.device)
+    card = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    same = {"device": args.device, "amp": args.amp, "train_subset": args.train_subset}
+
+    def run(cfg: TrainConfig) -> dict:
+        return timed(cfg.replace(**same), data)
+
     # Warm-up, not timed: the first run in a process pays for thread-pool start-up and oneDNN/cuDNN
     # kernel selection (seen: 80 s for the first seed vs 6 s for the next on a busy CPU).
     print("warm-up (not timed)", file=sys.stderr)
-    timed(recipe("fast").replace(train_subset=2048), data)
+    timed(recipe("fast").replace(**same | {"train_subset": min(2048, args.train_subset or 2048)}), data)
     results = []
     if "fast" not in args.skip:
-        runs = [timed(recipe("fast").replace(seed=s), data) for s in range(args.seeds)]
+        runs = [run(recipe("fast").replace(seed=s)) for s in range(args.seeds)]
         results.append(summarize("fast (>= 99.0 %)", 0.990, runs))
     if "pytorch" not in args.skip:
-        results.append(summarize("pytorch examples/mnist, 1 epoch", None, [timed(PYTORCH_EXAMPLE, data)]))
+        results.append(summarize("pytorch examples/mnist, 1 epoch", None, [run(PYTORCH_EXAMPLE)]))
     if "fast995" not in args.skip:
-        runs = [timed(recipe("fast995").replace(seed=s), data) for s in range(args.seeds)]
+        runs = [run(recipe("fast995").replace(seed=s)) for s in range(args.seeds)]
         results.append(summarize("fast995 (>= 99.5 %)", 0.995, runs))
-    report = {"device": card, "torch": torch.__version__, "results": results}
+    system = system_info(device, amp_name(amp_dtype(args.amp, device)), data_device=None)
+    report = {"device": card, "torch": torch.__version__, "results": results, "system": system}
     if len(results) >= 2 and "fast" not in args.skip and "pytorch" not in args.skip:
         report["ratio_pytorch_epoch_over_fast"] = results[1]["median_seconds"] / results[0]["median_seconds"]
     print(f"MNIST time to accuracy on {card} (torch {torch.__version__})", file=sys.stderr)

@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from cnnlab import engine
 from cnnlab import reference as R
+from cnnlab.train.environment import system_info
 
 
 def median_ms(step, repeats: int, warmup: int = 3) -> float:
@@ -119,6 +120,7 @@ def main() -> None:
         "cpu": platform.processor() or platform.machine(),
         "repeats": args.repeats,
         "results": rows,
+        "system": system_info(torch.device("cpu")),
     }
     if args.json:
         print(json.dumps(result, indent=2))

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from cnnlab.train.environment import system_info
 from cnnlab.web import digit
 from cnnlab.web.inference import forward_all
 from cnnlab.web.models import default_models
@@ -138,6 +139,7 @@ def main() -> None:
         "response_bytes": sizes,
         "target_ms": 10.0,
         "meets_target": results["uvicorn loopback (base64)"]["median_ms"] < 10.0,
+        "system": system_info(torch.device("cpu")),
     }
     if args.json:
         print(json.dumps(report))

@@ -48,6 +48,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
+    import torch
+
+    from cnnlab.train.environment import system_info
     from cnnlab.web.site import build
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,6 +105,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "targets": TARGETS,
+        "system": system_info(torch.device("cpu")),  # the machine serving and running the browser
     }
     result["meets_targets"] = {
         "site_bytes": report["bytes"] <= TARGETS["site_bytes"],

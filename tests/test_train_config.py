@@ -25,11 +25,11 @@ def test_config_validation_and_files(tmp_path):
 @pytest.mark.parametrize(
     ("fields", "error", "match"),
     [
-        ({"model": 5}, TypeError, "model must be a non-empty string, got 5"),
-        ({"dataset": ["digits"]}, TypeError, r"dataset must be a non-empty string, got \['digits'\]"),
-        ({"data_dir": 3}, TypeError, "data_dir must be a folder name"),
-        ({"channels_last": "yes"}, TypeError, "channels_last must be true or false, got 'yes'"),
-        ({"eval_every_epoch": 1}, TypeError, "eval_every_epoch must be true or false, got 1"),
+        ({"model": 5}, ValueError, "model must be a non-empty string, got 5"),
+        ({"dataset": ["digits"]}, ValueError, r"dataset must be a non-empty string, got \['digits'\]"),
+        ({"data_dir": 3}, ValueError, "data_dir must be a folder name"),
+        ({"channels_last": "yes"}, ValueError, "channels_last must be true or false, got 'yes'"),
+        ({"eval_every_epoch": 1}, ValueError, "eval_every_epoch must be true or false, got 1"),
         ({"lr": float("inf")}, ValueError, "lr must be a finite number > 0, got inf"),
         ({"lr": float("nan")}, ValueError, "lr must be a finite number > 0, got nan"),
         ({"weight_decay": float("inf")}, ValueError, "weight_decay must be a finite number >= 0"),
@@ -49,7 +49,7 @@ def test_every_field_is_checked_for_type_range_and_finiteness(fields, error, mat
 
 def test_toml_types_are_strict_and_files_bounded(tmp_path):
     (tmp_path / "c.toml").write_text('channels_last = "yes"\n')
-    with pytest.raises(TypeError, match="channels_last must be true or false"):
+    with pytest.raises(ValueError, match="channels_last must be true or false"):
         TrainConfig.from_file(tmp_path / "c.toml").validate()
     (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(ValueError, match="is not valid JSON"):

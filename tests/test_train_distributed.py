@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 import cnnlab
 from cnnlab.cli.main import main
 from cnnlab.data import load_dataset
-from cnnlab.train import TrainConfig, distributed, fit
+from cnnlab.train import Callback, TrainConfig, distributed, fit
 from cnnlab.train.distributed import Context, check_batch_size, check_last_batch, env_context, shard
 from cnnlab.train.recipes import recipe
 
@@ -75,7 +75,11 @@ def test_environment_is_read_and_checked(monkeypatch):
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("LOCAL_RANK", "1")
-    assert env_context() == Context(1, 2, 1) and not env_context().is_main
+    assert env_context() == Context(1, 2, 1, launched=True) and not env_context().is_main
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert env_context().enabled  # torchrun --nproc-per-node 1: data-parallel with one process
+    monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "2")
     with pytest.raises(ValueError, match="need 0 <= RANK < WORLD_SIZE, got RANK=2, WORLD_SIZE=2"):
         env_context()
@@ -182,3 +186,40 @@ def test_two_processes_match_one_and_resume(tmp_path, capfd, child_env):
     assert json.loads((run / "results.json").read_text())["test_accuracy"] == pytest.approx(
         two_epochs.final["test_accuracy"], abs=1 / 360
     )  # 360 test images: at most one flips
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_one_process_under_torchrun_trains_data_parallel_and_resumes(tmp_path, monkeypatch, digits):
+    """torchrun --nproc-per-node 1 (forced DDP, gloo here, NCCL on a GPU): the DDP path with its once-per-interval sums."""
+    torch.set_num_threads(1)
+    plain = fit(CONFIG.replace(epochs=2), dataset=digits, out=tmp_path / "plain")
+    for name, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1"}.items():
+        monkeypatch.setenv(name, value)
+    seen = {}
+
+    class Spy(Callback):
+        def on_epoch_end(self, epoch, record, trainer):
+            seen.update(kind=type(trainer).__name__, world=trainer.system["world_size"])
+            return False
+
+    monkeypatch.setenv("MASTER_PORT", str(_free_port()))
+    ddp = fit(CONFIG.replace(epochs=2), dataset=digits, out=tmp_path / "ddp", callbacks=[Spy()])
+    assert seen == {"kind": "DistributedTrainer", "world": 1}
+    # One process: the same steps, but the loss is a scaled sum instead of a mean (rounding differs).
+    assert _max_diff(tmp_path / "ddp" / "model.safetensors", tmp_path / "plain" / "model.safetensors") < 1e-5
+    assert ddp.metric("train_loss") == pytest.approx(plain.metric("train_loss"), rel=1e-6)
+    assert ddp.metric("train_accuracy") == plain.metric("train_accuracy")
+
+    monkeypatch.setenv("MASTER_PORT", str(_free_port()))
+    fit(CONFIG, dataset=digits, out=tmp_path / "resumed")
+    monkeypatch.setenv("MASTER_PORT", str(_free_port()))
+    fit(CONFIG.replace(epochs=2), dataset=digits, out=tmp_path / "resumed", resume=tmp_path / "resumed")
+    a, b = load_file(tmp_path / "resumed" / "model.safetensors"), load_file(tmp_path / "ddp" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)  # resume == uninterrupted, bit for bit

@@ -25,7 +25,7 @@ def confusion(pred: torch.Tensor, true: torch.Tensor, num_classes: int) -> torch
 def evaluate_model(
     model: Model, x: torch.Tensor, y: torch.Tensor, out: str | Path | None = None, worst: int = 16
 ) -> dict:
-    """Metrics of ``model`` on raw inputs ``x`` and labels ``y``; plots go to ``out`` when given.
+    """Metrics of ``model`` on raw inputs ``x`` and labels ``y`` (on any device); plots go to ``out`` when given.
 
     Returns a dict with ``accuracy``, ``loss``, ``per_class_accuracy`` (class name -> accuracy),
     ``confusion`` (list of rows) and ``confidently_wrong`` (index, true, predicted, probability).
@@ -35,7 +35,7 @@ def evaluate_model(
         raise ValueError(f"dataset inputs have shape {tuple(x.shape[1:])}, the model needs {model.input_shape}")
     if int(y.max()) >= len(classes):
         raise ValueError(f"dataset has labels up to {int(y.max())}, the model knows {len(classes)} classes")
-    logits = model.predict_logits(x)
+    logits, y = model.predict_logits(x), y.cpu()  # logits come back on the CPU: the labels join them
     prob = logits.softmax(-1)
     pred = prob.argmax(1)
     matrix = confusion(pred, y, len(classes))
@@ -68,7 +68,7 @@ def evaluate_model(
         if len(order) and x.dim() == 4:
             captions = [f"{m['true']}→{m['predicted']} ({m['probability']:.2f})" for m in mistakes]
             plots.image_grid(
-                x[order, 0].numpy(),
+                x[order.to(x.device), 0].cpu().numpy(),
                 captions,
                 out / "confidently_wrong.png",
                 title="most confidently wrong (true→predicted)",

@@ -102,8 +102,8 @@ def export(
         run_dir: a run folder written by ``cnnlab train``.
         format: ``onnx`` (needs ``onnx`` and ``onnxruntime``) or ``torchscript``.
         out: the file to write (default ``RUN_DIR/model.onnx`` or ``RUN_DIR/model.torchscript.pt``).
-        inputs: raw inputs ``(N, *input_shape)`` for the check, e.g. a test batch; default 16
-            uniform random inputs in [0, 1] (seeded).
+        inputs: raw inputs ``(N, *input_shape)`` for the check, e.g. a test batch, on any device
+            (they follow the exported module to the CPU); default 16 uniform random inputs in [0, 1] (seeded).
 
     Returns:
         :class:`Exported` with the path and the check's largest difference.
@@ -122,8 +122,11 @@ def export(
         raise ValueError(
             f"inputs must have shape (N, {', '.join(map(str, shape))}) with N >= 2, got {tuple(inputs.shape)}"
         )
+    # The file is written from, and checked against, the module on the CPU (the run's weights load
+    # there): tracing, ONNX Runtime and the comparison all need the inputs beside it.
+    inputs = to_device_of(deployed, inputs)
     with torch.inference_mode():
-        expected = deployed(to_device_of(deployed, inputs)).cpu()
+        expected = deployed(inputs)
     example = inputs[:1]  # export with batch 1, check with N: the batch dimension must really be free
     meta = json.dumps(
         {

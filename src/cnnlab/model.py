@@ -7,7 +7,9 @@ package (:meth:`Model.from_assets`), or from a network trained in memory. ``cnnl
 ``cnnlab evaluate``, ``cnnlab export``, the experiments and the web visualiser all use it.
 
 Inputs are raw (images in [0, 1], as the dataset gives them), ``(N, *input_shape)`` or one example
-``input_shape``; they are normalised and moved to the model's device inside.
+``input_shape``, on any device; they are moved to the model's device and normalised there
+(:func:`cnnlab.train.device.to_device_of`, the one rule every inference path follows). Outputs
+(logits, probabilities, activations) come back on the CPU, ready for NumPy and plots.
 
 Example:
     >>> import tempfile
@@ -167,7 +169,7 @@ class Model:
         return self
 
     def normalize(self, x: torch.Tensor | Sequence) -> torch.Tensor:
-        """Raw inputs as the network sees them: float32, batched, on its device, ``(x - mean) / std``."""
+        """Raw inputs (on any device) as the network sees them: float32, batched, on its device, ``(x - mean) / std``."""
         x = torch.as_tensor(x, dtype=torch.float32)
         if x.dim() == len(self.input_shape):
             x = x.unsqueeze(0)  # one example
@@ -190,12 +192,12 @@ class Model:
 
     @torch.inference_mode()
     def activations(self, x: torch.Tensor | Sequence) -> list[torch.Tensor]:
-        """Every layer's output for raw inputs, in order (layer ``i`` of the spec is entry ``i``).
+        """Every layer's output for raw inputs, in order (layer ``i`` of the spec is entry ``i``), on the CPU.
 
         Shape:
             entry ``i``: ``(N, *out_shape_i)`` as :func:`cnnlab.spec.analyze` gives ``out_shape``.
         """
-        return self.net.features(self.normalize(x))
+        return [a.cpu() for a in self.net.features(self.normalize(x))]
 
 
 def _expected_shapes(spec: str, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:

@@ -50,7 +50,16 @@ def train(
     threads: int = typer.Option(None, help="CPU threads (0 = torch default)."),
     device: str = typer.Option(None, help="auto | cpu | cuda."),
     amp: str = typer.Option(
-        None, "--amp", help="Mixed precision: auto | off | bf16 | fp16 (default auto: bf16/fp16 on CUDA, off on CPU)."
+        None,
+        "--amp",
+        help="Mixed precision: auto | off | bf16 | fp16 (default auto: bf16 on GPUs with native bfloat16 "
+        "(A100, H100, RTX 30xx+), fp16 on older ones (T4, V100), off on CPU).",
+    ),
+    deterministic: bool = typer.Option(
+        None,
+        "--deterministic/--no-deterministic",
+        help="Deterministic cuDNN/cuBLAS kernels: CUDA runs and resumes repeat bit for bit, somewhat slower "
+        "(default off; CPU runs are deterministic anyway).",
     ),
     channels_last: bool = typer.Option(
         None, "--channels-last/--no-channels-last", help="NHWC memory layout for 2-D convs."
@@ -100,6 +109,7 @@ def train(
             threads=threads,
             device=device,
             amp=amp,
+            deterministic=deterministic,
             channels_last=channels_last,
         ).items()
         if v is not None

@@ -2,10 +2,11 @@
 
 Entry point: :func:`load_dataset` with a name from :data:`DATASETS`. Image helpers:
 :func:`load_image` / :func:`preprocess_digit` (MNIST-style preprocessing of drawn digits).
-Augmentation: :func:`random_translate` and :func:`shift`. Normalisation: :func:`normalize`.
+Augmentation: :func:`random_translate` (:func:`random_offsets` drawn on the CPU, :func:`translate` on the
+data's device) and :func:`shift`. Normalisation: :func:`normalize`.
 """
 
-from .augment import random_translate, shift
+from .augment import random_offsets, random_translate, shift, translate
 from .dataset import Dataset
 from .download import ChecksumError, DownloadError, default_cache_dir
 from .embedded import load_digits_dataset, load_mnist1d
@@ -32,8 +33,10 @@ __all__ = [
     "load_mnist1d",
     "normalize",
     "preprocess_digit",
+    "random_offsets",
     "random_translate",
     "read_grey",
     "register_path_dataset",
     "shift",
+    "translate",
 ]

@@ -26,6 +26,7 @@ from cnnlab.experiments import plots, report
 from cnnlab.io import make_folder
 from cnnlab.model import Model
 from cnnlab.spec import shape_text
+from cnnlab.train.device import to_device_of
 
 MAX_CHANNELS = 16  # feature maps shown per layer
 
@@ -54,7 +55,7 @@ def trace_unit(
     position = tuple(n // 2 for n in out_shape[1:]) if position is None else tuple(position)
     if len(position) != len(out_shape) - 1 or not all(0 <= p < n for p, n in zip(position, out_shape[1:])):
         raise ValueError(f"position must be {len(out_shape) - 1} indices inside {out_shape[1:]}, got {position}")
-    x = x.detach().clone().unsqueeze(0).requires_grad_(True)
+    x = to_device_of(net, x.detach()).clone().unsqueeze(0).requires_grad_(True)
     net.eval()
     activation = x
     for module in list(net)[: layer + 1]:
@@ -65,7 +66,7 @@ def trace_unit(
         raise ValueError(f"channel must be in [0, {out_shape[0]}), got {channel}")
     column[channel].backward()
     assert x.grad is not None, "x requires grad, so backward filled it"
-    sensitivity = x.grad[0].abs().sum(0).numpy()  # (H, W) or (W,)
+    sensitivity = x.grad[0].abs().sum(0).cpu().numpy()  # (H, W) or (W,)
     rf = infos[layer].receptive_field
     span = rf.span(position, x.shape[2:])
     inside = np.zeros_like(sensitivity, dtype=bool)

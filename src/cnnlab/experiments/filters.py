@@ -151,10 +151,10 @@ def first_filters(net: Network) -> tuple[int, np.ndarray]:
     """
     for index, module in enumerate(net):
         if isinstance(module, (torch.nn.Conv1d, torch.nn.Conv2d)):
-            return index, module.weight.detach().double().sum(1).numpy()
+            return index, module.weight.detach().cpu().double().sum(1).numpy()
         if isinstance(module, torch.nn.Linear):
             shape = net.input_shape
-            w = module.weight.detach().double().view(-1, *shape).sum(1).numpy()
+            w = module.weight.detach().cpu().double().view(-1, *shape).sum(1).numpy()
             return index, w
     raise ValueError("the network has no conv or linear layer whose filters could be shown")
 

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cnnlab.io import atomic_write_text, make_folder
+from cnnlab.train.device import pick_device
+from cnnlab.train.environment import system_info
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -69,10 +71,15 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 
 
 def save(result, out: str | Path) -> Path:
-    """Write ``result.json`` and ``report.md`` of a result into ``out``; returns the folder."""
+    """Write ``result.json`` and ``report.md`` of a result into ``out``; returns the folder.
+
+    ``result.json`` also records the ``system`` the experiment ran on (its training uses
+    ``device="auto"``: the GPU when there is one; see :func:`cnnlab.train.environment.system_info`).
+    """
     out = Path(out)
     make_folder(out)
-    write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    payload = result.to_dict() | {"system": system_info(pick_device("auto"))}
+    write_text(out / "result.json", json.dumps(payload, indent=2) + "\n")
     write_text(out / "report.md", result.markdown().rstrip() + "\n")
     return out
 

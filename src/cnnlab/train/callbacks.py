@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; the message names the epoch and step."""
+
+
+def check_finite(losses: Iterable[tuple[int, float]], epoch: int, lr_at: Callable[[int], float]) -> None:
+    """Raise :class:`NonFiniteLossError` at the first ``(step, loss)`` that is NaN or infinite.
+
+    Example:
+        >>> check_finite([(7, 0.5), (8, float("nan"))], epoch=2, lr_at=lambda step: 0.1)
+        Traceback (most recent call last):
+        ...
+        cnnlab.train.callbacks.NonFiniteLossError: loss became nan at epoch 2, step 8; lower the learning rate (lr=0.1)
+    """
+    for step, loss in losses:
+        if not math.isfinite(loss):
+            raise NonFiniteLossError(
+                f"loss became {loss} at epoch {epoch}, step {step}; lower the learning rate (lr={lr_at(step):g})"
+            )
 
 
 @dataclass

@@ -49,8 +49,13 @@ class TrainConfig:
         threads: torch CPU threads (0 = torch's default).
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         channels_last: NHWC memory layout for 2-D convs (faster on CPUs with oneDNN and on GPUs).
-        amp: mixed precision: ``auto`` (bfloat16 on CUDA GPUs that support it, else float16 with a
-            gradient scaler; off on CPU), ``off``, ``bf16`` or ``fp16`` (both also work on CPU, slowly).
+        amp: mixed precision: ``auto`` (bfloat16 on CUDA GPUs with native support, compute
+            capability >= 8.0; float16 with a gradient scaler on older ones such as T4 and V100; off
+            on CPU), ``off``, ``bf16`` or ``fp16`` (both also work on CPU, slowly).
+        deterministic: deterministic kernels only (cuDNN, cuBLAS with ``CUBLAS_WORKSPACE_CONFIG``):
+            two CUDA runs, or a resumed and an uninterrupted one, give the same weights bit for bit,
+            somewhat slower. Off by default: CPU training is deterministic anyway, and on a GPU
+            speed comes first unless asked.
         eval_every_epoch: evaluate on the test set after every epoch (else only at the end).
     """
 
@@ -76,6 +81,7 @@ class TrainConfig:
     device: str = "auto"
     channels_last: bool = False
     amp: str = "auto"
+    deterministic: bool = False
     eval_every_epoch: bool = True
 
     def replace(self, **changes) -> TrainConfig:
@@ -95,16 +101,16 @@ class TrainConfig:
         for name in ("model", "dataset"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
-                raise TypeError(f"{name} must be a non-empty string, got {value!r}")
+                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
         if self.data_dir is not None and not isinstance(self.data_dir, str):
-            raise TypeError(f"data_dir must be a folder name (a string) or absent, got {self.data_dir!r}")
+            raise ValueError(f"data_dir must be a folder name (a string) or absent, got {self.data_dir!r}")
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("device", self.device, DEVICES)
         _choice("amp", self.amp, AMPS)
-        for name in ("channels_last", "eval_every_epoch"):
+        for name in ("channels_last", "deterministic", "eval_every_epoch"):
             if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name} must be true or false, got {getattr(self, name)!r}")
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name, (low, high) in INT_BOUNDS.items():
             _int_in(name, getattr(self, name), low, high)
         if self.lr is not None:

@@ -6,6 +6,12 @@ same shuffled order from the same seeded generator; ``batch_size`` is the *globa
 step rank ``r`` trains on its slice of that global batch. The loss is a sum scaled so that DDP's
 gradient average equals the gradient of the global batch's mean loss: N processes take the same
 steps as one process with the same ``batch_size``. Rank 0 alone logs and writes the run folder.
+The per-step loss and accuracy stay on each device and are summed over the ranks once per read-back
+interval (:attr:`cnnlab.train.Trainer.sync_every` steps, and at the end of each epoch), so that
+every rank sees the same numbers and all stop together on a NaN.
+
+A job started by torchrun is data-parallel even with one process (``torchrun --nproc-per-node 1``):
+that is how the DDP path (NCCL on a GPU) is checked on a machine with a single device.
 
 Backends: gloo on CPU, NCCL on CUDA (one GPU per process, ``cuda:LOCAL_RANK``). The steps of the
 fit loop that differ from one process are :class:`DataParallel`'s; :func:`cnnlab.train.fit` uses it
@@ -14,6 +20,8 @@ when the process was started by torchrun.
 Example:
     >>> ctx = Context(rank=1, world_size=2)
     >>> ctx.is_main, ctx.enabled
+    (False, True)
+    >>> Context().enabled, Context(launched=True).enabled   # one process: plain, unless torchrun started it
     (False, True)
     >>> shard(5, ctx)  # a global batch of 5 examples: rank 0 takes 3, rank 1 takes 2
     slice(3, 5, None)
@@ -48,11 +56,13 @@ class Context:
         rank: global rank, 0 .. world_size - 1 (rank 0 logs and writes files).
         world_size: number of processes (1 = ordinary single-process training).
         local_rank: rank on this machine (selects ``cuda:LOCAL_RANK``).
+        launched: started by torchrun (``WORLD_SIZE`` in the environment), whatever the number of processes.
     """
 
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    launched: bool = False
 
     @property
     def is_main(self) -> bool:
@@ -60,11 +70,12 @@ class Context:
 
     @property
     def enabled(self) -> bool:
-        return self.world_size > 1
+        """Whether this process trains data-parallel (several processes, or torchrun's single one)."""
+        return self.world_size > 1 or self.launched
 
 
 def env_context() -> Context:
-    """The context torchrun describes in ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (absent: one process)."""
+    """The context torchrun describes in ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (absent: one plain process)."""
     values = {}
     for name, default in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)):
         text = os.environ.get(name, str(default))
@@ -77,7 +88,7 @@ def env_context() -> Context:
         raise ValueError(
             f"environment: need 0 <= RANK < WORLD_SIZE, got RANK={values['RANK']}, WORLD_SIZE={values['WORLD_SIZE']}"
         )
-    return Context(values["RANK"], values["WORLD_SIZE"], values["LOCAL_RANK"])
+    return Context(values["RANK"], values["WORLD_SIZE"], values["LOCAL_RANK"], "WORLD_SIZE" in os.environ)
 
 
 def local_device(device: torch.device, ctx: Context) -> torch.device:
@@ -167,13 +178,11 @@ def sync_batchnorm(net: nn.Module, device: torch.device) -> nn.Module:
     return nn.SyncBatchNorm.convert_sync_batchnorm(net) if device.type == "cuda" else net
 
 
-def all_sum(values: Sequence[float], ctx: Context, device: torch.device) -> list[float]:
-    """Element-wise sum of ``values`` over all ranks (``values`` itself for one process)."""
-    if not ctx.enabled:
-        return list(values)
-    tensor = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(tensor)
-    return tensor.tolist()
+def all_sum(tensor: torch.Tensor, ctx: Context) -> torch.Tensor:
+    """Element-wise sum of ``tensor`` over all ranks, in place, on its device (no host sync); returns it."""
+    if ctx.enabled:
+        dist.all_reduce(tensor)
+    return tensor
 
 
 def broadcast(obj, ctx: Context):
@@ -257,6 +266,14 @@ class DataParallel:
         """Each rank draws its own dropout masks."""
         return self.dist.rank
 
+    @property
+    def world_size(self) -> int:
+        return self.dist.world_size
+
+    @property
+    def backend(self) -> str | None:
+        return str(dist.get_backend()) if dist.is_initialized() else None
+
     def set_up_device(self) -> torch.device:
         return local_device(super().set_up_device(), self.dist)  # type: ignore[misc]
 
@@ -278,15 +295,13 @@ class DataParallel:
             yield x[part], y[part], n
 
     def batch_loss(self, logits: torch.Tensor, y: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(sum * world_size / n to differentiate, this rank's sum of losses to report)."""
+        """(sum * world_size / n to differentiate, this rank's sum of losses in float64 to report)."""
         loss_sum = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing, reduction="sum")
-        return loss_sum * (self.dist.world_size / n), loss_sum
+        return loss_sum * (self.dist.world_size / n), loss_sum.detach().double()
 
-    def batch_totals(self, reported: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, n: int) -> tuple[float, int]:
-        """The global batch's mean loss and correct count: every rank sees them, so all stop together on a NaN."""
-        correct = (logits.argmax(1) == y).sum().item()
-        total_loss, total_correct = all_sum([reported.item(), correct], self.dist, self.device)
-        return total_loss / n, int(total_correct)
+    def combine_steps(self, steps: torch.Tensor) -> torch.Tensor:
+        """The global batches' loss sums and correct counts: every rank sees them, so all stop together on a NaN."""
+        return all_sum(steps, self.dist)
 
     def shared(self, value):
         return broadcast(value, self.dist)

@@ -21,7 +21,7 @@ from cnnlab.data.dataset import Dataset
 from cnnlab.train import distributed
 from cnnlab.train.callbacks import Callback, History
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.device import pick_device
+from cnnlab.train.device import pick_device, require_deterministic_cublas
 from cnnlab.train.trainer import Trainer
 
 
@@ -57,7 +57,10 @@ def fit(
     Started by ``torchrun`` (``RANK``/``WORLD_SIZE`` set), every process calls ``fit`` with the same
     arguments and they train together with DistributedDataParallel (see :mod:`cnnlab.train.distributed`).
     """
-    with distributed.process_group(pick_device(config.device)) as dist:
+    device = pick_device(config.device)
+    if config.deterministic:  # before anything starts CUDA (joining an NCCL process group does)
+        require_deterministic_cublas(device)
+    with distributed.process_group(device) as dist:
         if dist.enabled:
             trainer: Trainer = DistributedTrainer(config, dataset, out, callbacks, log, progress, net, dist=dist)
         else:

@@ -2,11 +2,12 @@
 
 A run folder holds::
 
-    config.json          resolved TrainConfig + model spec (classes filled), input shape, classes, normalisation
+    config.json          resolved TrainConfig + model spec (classes filled), input shape, classes, normalisation,
+                         and "system": the device, GPU name, precision, versions this run started on
     metrics.jsonl        one JSON object per epoch
     model.safetensors    final weights (the engine's state_dict; safetensors, so loading runs no code)
     checkpoint-last.safetensors / checkpoint-best.safetensors   weights + optimizer + RNG state, for --resume
-    results.json         final test accuracy/loss, time, parameters
+    results.json         final test accuracy/loss, time, parameters, and the "system" it finished on
     learning_curve.png   loss and accuracy per epoch
 
 :class:`cnnlab.model.Model` loads a run folder for inference (``cnnlab.load(RUN_DIR)``).
@@ -39,8 +40,12 @@ from cnnlab.train.config import MAX_CONFIG_BYTES, TrainConfig, field_names
 RUN_KEYS = ("spec", "input_shape", "classes", "normalize", "params", "cnnlab_version")
 
 
-def write_run_config(out: Path, config: TrainConfig, net: engine.Network, data) -> None:
-    """``config.json``: the resolved config plus what is needed to rebuild the model without the data."""
+def write_run_config(out: Path, config: TrainConfig, net: engine.Network, data, system: dict | None = None) -> None:
+    """``config.json``: the resolved config plus what is needed to rebuild the model without the data.
+
+    ``system`` (:func:`cnnlab.train.environment.system_info`) records where the run trains; the
+    config's own ``device`` and ``amp`` stay as given (``auto`` resolves anew on another machine).
+    """
     payload = config.to_dict() | {
         "spec": net.spec_text,
         "input_shape": list(net.input_shape),
@@ -49,6 +54,8 @@ def write_run_config(out: Path, config: TrainConfig, net: engine.Network, data) 
         "params": net.num_params,
         "cnnlab_version": __version__,
     }
+    if system is not None:
+        payload["system"] = system
     atomic_write_text(out / "config.json", json.dumps(payload, indent=2) + "\n")
 
 

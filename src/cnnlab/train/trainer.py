@@ -5,6 +5,9 @@ data, network, optimizer, precision, randomness, callbacks) and :meth:`Trainer.r
 epoch. Data-parallel training changes a few of those steps; they live in
 :class:`cnnlab.train.distributed.DataParallel`. :func:`cnnlab.train.fit` is the usual entry point.
 
+On a GPU the step never waits for the host (:mod:`cnnlab.train.batches`): loss and accuracy are
+read back every ``sync_every`` steps, so a NaN stops the run within that many (every step on a CPU).
+
 Example:
     >>> from cnnlab.data import load_dataset
     >>> trainer = Trainer(TrainConfig(model="logreg", dataset="digits", epochs=2, lr=0.05), load_dataset("digits"), log=None)
@@ -26,17 +29,21 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from cnnlab import engine
-from cnnlab.data import load_dataset, random_translate
+from cnnlab.data import load_dataset
 from cnnlab.data.dataset import Dataset
-from cnnlab.data.normalization import normalize
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train import runs
-from cnnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, History, NonFiniteLossError, epoch_line
+from cnnlab.train.batches import StepTotals, epoch_batches, host_to, place, training_splits
+from cnnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, History, check_finite, epoch_line
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.device import amp_dtype, pick_device
-from cnnlab.train.evaluation import evaluate_logits, predict_logits
+from cnnlab.train.device import amp_dtype, amp_name, deterministic_algorithms, pick_device, require_deterministic_cublas
+from cnnlab.train.environment import system_info
+from cnnlab.train.evaluation import device_logits, evaluate_logits
 from cnnlab.train.optim import lr_factor, make_optimizer
 from cnnlab.train.preflight import check_fits
+
+#: Steps between read-backs of loss and accuracy on a GPU (a NaN loss stops training within this many steps).
+SYNC_EVERY = 50
 
 
 def _silent(message: str) -> None:
@@ -68,6 +75,15 @@ class Trainer:
         """Added to the dropout seed (in a multi-process job each rank draws its own masks)."""
         return 0
 
+    @property
+    def world_size(self) -> int:
+        """Processes training together (1: this one); :attr:`backend`: their process group's (None)."""
+        return 1
+
+    @property
+    def backend(self) -> str | None:
+        return None
+
     def __init__(
         self,
         config: TrainConfig,
@@ -88,7 +104,8 @@ class Trainer:
         self.net = self.set_up_network(net)
         self.loss_model = self.net.logits_model() if isinstance(self.net, engine.Network) else self.net
         self.train_model = self.wrap_for_training(self.loss_model)
-        self.optimizer = make_optimizer(config, self.net.parameters())
+        # Fused optimizer kernels on a GPU: one launch per step, and no host sync under a gradient scaler.
+        self.optimizer = make_optimizer(config, self.net.parameters(), fused=self.device.type == "cuda")
         self.set_up_precision()
         self.set_up_randomness()
         self.callbacks = self.standard_callbacks() + list(callbacks)
@@ -97,32 +114,25 @@ class Trainer:
         self.history = History()
         self.start_epoch = 1
         self.steps_per_epoch = math.ceil(len(self.y_train) / config.batch_size)
+        self.sync_every = 1 if self.device.type == "cpu" else SYNC_EVERY
+        self.system = system_info(
+            self.device, amp_name(self.amp_dtype), config.deterministic, self.data_device, self.world_size, self.backend
+        )
 
     # -- setup, in the order __init__ runs it ------------------------------------------------------
     def set_up_device(self) -> torch.device:
-        """Threads and device (``auto``: CUDA when present)."""
+        """Threads and device (``auto``: CUDA when present); cuBLAS's reproducible mode before CUDA starts, when asked."""
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
-        return pick_device(self.config.device)
+        device = pick_device(self.config.device)
+        if self.config.deterministic:
+            require_deterministic_cublas(device)
+        return device
 
     def set_up_data(self) -> None:
-        """Normalise, hold out the validation split (seeded), keep ``train_subset`` examples."""
-        cfg, data = self.config, self.data
-        x, y = normalize(data.x_train, data.mean, data.std), data.y_train
-        order = torch.randperm(len(y), generator=torch.Generator().manual_seed(cfg.seed))
-        n_val = round(cfg.val_split * len(y))
-        if cfg.val_split and n_val < 1:
-            raise ValueError(f"val_split={cfg.val_split} leaves no validation example out of {len(y)}")
-        self.x_val, self.y_val = x[order[:n_val]], y[order[:n_val]]
-        train_index = order[n_val:]
-        if cfg.train_subset:
-            if cfg.train_subset > len(train_index):
-                raise ValueError(
-                    f"train_subset must be <= {len(train_index)} (training examples available), got {cfg.train_subset}"
-                )
-            train_index = train_index[: cfg.train_subset]
-        self.x_train, self.y_train = x[train_index].contiguous(), y[train_index].contiguous()
-        self.x_test, self.y_test = normalize(data.x_test, data.mean, data.std), data.y_test
+        """Normalise, hold out the validation split (seeded), keep ``train_subset`` examples; on the GPU when they fit."""
+        self.data_device, placed = place(training_splits(self.data, self.config), self.device)
+        self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test = placed
 
     def set_up_network(self, net: torch.nn.Module | None) -> torch.nn.Module:
         """``config.model`` built with seeded initial weights (or ``net``), on the device, in its memory layout."""
@@ -133,9 +143,8 @@ class Trainer:
                 f"got {type(net).__name__}; train it without out, or build it with cnnlab.engine.build"
             )
         if net is None:
-            check_fits(
-                cfg, data.input_shape, data.num_classes, len(self.y_train), len(self.y_test)
-            )  # before allocating
+            # Shapes and memory from the spec, before anything is allocated.
+            check_fits(cfg, data.input_shape, data.num_classes, len(self.y_train), len(self.y_test))
             net = engine.build(cfg.model, data.input_shape, data.num_classes, seed=cfg.seed)
         image = len(data.input_shape) == 3
         self.memory_format = torch.channels_last if cfg.channels_last and image else torch.contiguous_format
@@ -206,80 +215,77 @@ class Trainer:
 
     # -- one epoch ---------------------------------------------------------------------------------
     def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
-        """(x, y, batch size) for each step of an epoch: a seeded shuffle, augmented when asked."""
-        n = len(self.y_train)
-        order = torch.randperm(n, generator=self.generator)
-        for start in range(0, n, self.config.batch_size):
-            index = order[start : start + self.config.batch_size]
-            x = self.x_train[index]
-            if self.config.augment_shift:
-                x = random_translate(x, self.config.augment_shift, self.generator)
-            yield x, self.y_train[index], len(index)
+        """(x, y, batch size) for each step of an epoch: a seeded shuffle, augmented when asked, where the data lives."""
+        return epoch_batches(
+            self.x_train, self.y_train, self.config.batch_size, self.generator, self.config.augment_shift
+        )
 
     def batch_loss(self, logits: torch.Tensor, y: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss to differentiate, loss to report): both the mean cross-entropy over the batch."""
+        """(loss to differentiate: the batch's mean cross-entropy, the sum of its ``n`` losses in float64 to report)."""
         loss = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing)
-        return loss, loss
+        return loss, loss.detach().double() * n
 
-    def batch_totals(self, reported: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, n: int) -> tuple[float, int]:
-        """(mean loss, correct predictions) of the batch of ``n`` examples, for the epoch's record."""
-        return reported.item(), int((logits.argmax(1) == y).sum().item())
+    def combine_steps(self, steps: torch.Tensor) -> torch.Tensor:
+        """Per-step (loss sum, correct) of the whole job from this process's (one process: unchanged)."""
+        return steps
+
+    def lr_at(self, epoch: int, step: int) -> float:
+        """The learning rate of ``step`` (1-based) of ``epoch``: the schedule is a function of the global step."""
+        cfg, per_epoch = self.config, self.steps_per_epoch
+        return cfg.resolved_lr * lr_factor(cfg, (epoch - 1) * per_epoch + step - 1, per_epoch)
 
     def train_epoch(self, epoch: int) -> dict:
         """One pass over the training set; returns the epoch's record (loss, accuracy, lr, seconds)."""
-        cfg = self.config
         self.net.train()
-        total_loss, correct, seen = 0.0, 0, 0
+        totals, seen = StepTotals(self.sync_every, self.device), 0
         started = time.perf_counter()
-        bar = tqdm(
+        with tqdm(
             total=self.steps_per_epoch,
-            desc=f"epoch {epoch}/{cfg.epochs}",
+            desc=f"epoch {epoch}/{self.config.epochs}",
             disable=not self.progress,
             leave=False,
             file=sys.stderr,
             unit="step",
-        )
-        for step, (x, y, n) in enumerate(self.batches(), start=1):
-            factor = lr_factor(cfg, (epoch - 1) * self.steps_per_epoch + step - 1, self.steps_per_epoch)
-            for group in self.optimizer.param_groups:
-                group["lr"] = cfg.resolved_lr * factor
-            x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-            y = y.to(self.device, non_blocking=True)
-            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                logits = self.train_model(x)
-                loss, reported = self.batch_loss(logits, y, n)
-            loss_value, batch_correct = self.batch_totals(reported, logits, y, n)
-            if not math.isfinite(loss_value):
-                bar.close()
-                raise NonFiniteLossError(
-                    f"loss became {loss_value} at epoch {epoch}, step {step}; "
-                    f"lower the learning rate (lr={cfg.resolved_lr * factor:g})"
-                )
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)  # a plain optimizer.step() when the scaler is disabled
-            self.scaler.update()
-            total_loss += loss_value * n
-            correct += batch_correct
-            seen += n
-            bar.update()
-            bar.set_postfix(loss=f"{loss_value:.4f}")
-            if self.batch_callbacks and self.shared(any(cb.on_batch_end(step, self) for cb in self.batch_callbacks)):
-                self.stopped_in_epoch = True  # a stop asked for between steps ends the run now
-                break
-        bar.close()
+        ) as bar:
+            for step, (x, y, n) in enumerate(self.batches(), start=1):
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self.lr_at(epoch, step)
+                x = host_to(x, self.device).contiguous(memory_format=self.memory_format)
+                y = host_to(y, self.device)
+                with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                    logits = self.train_model(x)
+                    loss, loss_sum = self.batch_loss(logits, y, n)
+                totals.add(loss_sum, (logits.argmax(1) == y).sum())
+                seen += n
+                if totals.full or step == self.steps_per_epoch:  # the host waits for the device here, and only here
+                    check_finite(totals.read(self.combine_steps), epoch, lambda s: self.lr_at(epoch, s))
+                    bar.set_postfix(loss=f"{totals.loss / seen:.4f}")
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)  # a plain optimizer.step() when the scaler is disabled
+                self.scaler.update()
+                bar.update()
+                if self.batch_callbacks and self.shared(
+                    any(cb.on_batch_end(step, self) for cb in self.batch_callbacks)
+                ):
+                    self.stopped_in_epoch = True  # a stop asked for between steps ends the run after this one
+                    if totals.count:
+                        check_finite(totals.read(self.combine_steps), epoch, lambda s: self.lr_at(epoch, s))
+                    break
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)  # the epoch's time includes its last queued steps
         return {
             "epoch": epoch,
-            "train_loss": total_loss / seen,
-            "train_accuracy": correct / seen,
-            "lr": cfg.resolved_lr * factor,
+            "train_loss": totals.loss / seen,
+            "train_accuracy": totals.correct / seen,
+            "lr": self.lr_at(epoch, step),
             "seconds": time.perf_counter() - started,
         }
 
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict:
-        """Loss and accuracy on normalised inputs ``x``."""
+        """Loss and accuracy on normalised inputs ``x`` (logits stay on the device; one read-back)."""
         x = x.contiguous(memory_format=self.memory_format) if x.dim() == 4 else x
-        return evaluate_logits(predict_logits(self.loss_model, x), y)
+        return evaluate_logits(device_logits(self.loss_model, x), y)
 
     # -- the run -----------------------------------------------------------------------------------
     def shared(self, value):
@@ -291,10 +297,15 @@ class Trainer:
 
     def run(self) -> History:
         """Train from ``start_epoch`` to ``config.epochs`` (or until a callback stops), evaluate, save."""
+        # With config.deterministic, deterministic kernels only, for this run (the global setting is restored).
+        with deterministic_algorithms(self.config.deterministic):
+            return self._run()
+
+    def _run(self) -> History:
         cfg = self.config
         if self.out is not None and self.is_main:
             # set_up_network refused any other module when a run folder is written.
-            runs.write_run_config(self.out, cfg, cast(engine.Network, self.net), self.data)
+            runs.write_run_config(self.out, cfg, cast(engine.Network, self.net), self.data, self.system)
         started = time.perf_counter()
         train_seconds = sum(r.get("seconds", 0.0) for r in self.history.epochs)
         for epoch in range(self.start_epoch, cfg.epochs + 1):
@@ -330,6 +341,7 @@ class Trainer:
             "model": self.net.spec_text if isinstance(self.net, engine.Network) else cfg.model,
             "dataset": self.data.name,
             "run_dir": str(self.out) if self.out is not None else None,
+            "system": self.system,
         }
         if self.out is not None:
             if self.is_main:

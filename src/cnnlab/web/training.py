@@ -112,7 +112,6 @@ class TrainingJob:
         Raises:
             ValueError: naming the field and the rule (the page's bounds, then TrainConfig's, then
                 the network: its output, its parameters and its memory estimate against :data:`MAX_MEMORY`).
-            TypeError: a field of the wrong type (from TrainConfig).
         """
         unknown = sorted(set(request) - set(DEFAULTS))
         if unknown:
