@@ -15,10 +15,11 @@ a higher rank is an *upward* import (parts of equal rank are siblings that do no
 =====  ==========================================================  ===================================
 rank   parts                                                       why here
 =====  ==========================================================  ===================================
-0      ``_version``, ``io``, ``plots``                             leaves: version string, atomic file
-                                                                   writes, figures (matplotlib is
+0      ``_version``, ``io``                                        leaves: version string, atomic file
+                                                                   writes
+1      ``shapes``, ``plots``                                       the conv/pool arithmetic; figures
+                                                                   (written atomically; matplotlib is
                                                                    imported only when drawing)
-1      ``shapes``                                                  the conv/pool arithmetic
 2      ``spec``                                                    layer specs, text form, presets
 3      ``engine``, ``summary``, ``explain``                        built from specs
 4      ``reference``                                               NumPy layers (copies engine weights)
@@ -50,7 +51,7 @@ PACKAGE = "cnnlab"
 RANKS: dict[str, int] = {
     "_version": 0,
     "io": 0,
-    "plots": 0,
+    "plots": 1,
     "shapes": 1,
     "spec": 2,
     "engine": 3,

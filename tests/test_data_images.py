@@ -168,3 +168,15 @@ def test_folder_dataset_errors(tmp_path):
     (tmp_path / "empty_class").mkdir()
     with pytest.raises(ValueError, match="empty_class has no images"):
         load_dataset(f"folder:{tmp_path}")
+
+
+@pytest.mark.parametrize("mode", ["I", "F"])
+def test_32_bit_tiff_in_0_255_reads_as_the_digit(tmp_path, mode):
+    pixels = np.full((60, 40), 255, np.int32)
+    pixels[10:50, 15:25] = 0  # a dark stroke on white paper
+    path = tmp_path / f"digit-{mode}.tif"
+    Image.fromarray(pixels if mode == "I" else pixels.astype(np.float32), mode=None if mode == "I" else "F").save(path)
+    assert Image.open(path).mode == mode
+    grey = read_grey(path)
+    assert grey.min() == 0.0 and grey.max() == 1.0  # read by its range (8-bit values), not as blank
+    assert load_image(path).max() == 1.0

@@ -108,3 +108,59 @@ def test_inputs_follow_the_model():
     meta = net.to("meta")
     assert module_device(meta) == torch.device("meta")
     assert to_device_of(meta, torch.zeros(2, 1, 2, 2)).device == torch.device("meta")
+
+
+def _crafted(tmp_path, run, **changes):
+    """A copy of ``run`` with config.json fields changed (a hand-edited or hostile run folder)."""
+    import shutil
+
+    folder = tmp_path / "crafted"
+    shutil.copytree(run, folder)
+    config = json.loads((folder / "config.json").read_text()) | changes
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"normalize": {"mean": [float("nan")], "std": [0.3]}}, "normalize.mean must be 1 finite number"),
+        ({"normalize": {"mean": [0.1], "std": [0.0]}}, "normalize.std must be positive"),
+        ({"input_shape": "1x8x8"}, "input_shape must be a list of 1 to 3 positive integers"),
+        ({"classes": ["a", "b"]}, "the network's output is 10 but classes names 2"),
+        ({"spec": 7}, "spec must be a spec text"),
+        ({"spec": "conv(25000000,3)-relu-flatten-linear(10)"}, "needs about .* the limit is"),
+    ],
+)
+def test_crafted_config_is_refused_before_anything_is_built(tmp_path, run, monkeypatch, changes, match):
+    folder = _crafted(tmp_path, run, **changes)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the network was built before the config was checked")
+
+    monkeypatch.setattr(engine, "build", no_build)
+    with pytest.raises(ValueError, match=match):
+        Model.from_run(folder)
+
+
+def test_weights_of_another_shape_are_refused_from_the_header(tmp_path, run, monkeypatch):
+    folder = _crafted(tmp_path, run, spec="conv(8,3,p=1)-bn-relu-maxpool(2)-flatten-dropout(0.2)-linear(10)")
+    from safetensors.torch import save_file
+
+    save_file({"0.weight": torch.zeros(3)}, folder / "model.safetensors")
+    built = []
+    monkeypatch.setattr(engine, "build", lambda *a, **k: built.append(a) or engine.Network(*a[:2]))
+    with pytest.raises(CheckpointError, match="was made for another network"):
+        Model.from_run(folder)
+    assert len(built) == 1  # only the shape-only build on the meta device: no weights were allocated
+
+
+def test_nan_weights_are_refused_at_load(tmp_path, run):
+    from safetensors.torch import load_file, save_file
+
+    folder = _crafted(tmp_path, run)
+    state = load_file(folder / "model.safetensors")
+    state["0.weight"][0, 0, 0, 0] = float("nan")
+    save_file(state, folder / "model.safetensors")
+    with pytest.raises(CheckpointError, match=r"holds NaN or infinite values in 0.weight"):
+        Model.from_run(folder)

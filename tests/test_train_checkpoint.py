@@ -35,15 +35,27 @@ def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "c.safetensors"
     save_checkpoint(path, net, position={"epoch": 1})
     import cnnlab.train.checkpoint as ck
+    from cnnlab.io import atomic_write
 
-    def crash(tensors, filename, metadata=None):
+    def crash(filename):
         Path(filename).write_bytes(b"partial")
-        raise OSError("disk full")
+        raise OSError(28, "disk full")
 
-    monkeypatch.setattr(ck, "save_file", crash)
+    monkeypatch.setattr(ck, "atomic_write_bytes", lambda target, data: atomic_write(target, crash))
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(path, net, position={"epoch": 2})
     monkeypatch.undo()
     position, _ = load_checkpoint(path, net)
     assert position == {"epoch": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]
+
+
+def test_resuming_with_another_optimizer_is_refused(tmp_path):
+    net = engine.build(SMALL_CNN, (1, 8, 8), 10)
+    adam = torch.optim.Adam(net.parameters())
+    net(torch.zeros(2, 1, 8, 8)).sum().backward()
+    adam.step()
+    save_checkpoint(tmp_path / "ckpt.safetensors", net, adam)
+    sgd = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    with pytest.raises(CheckpointError, match="holds the state of optimizer Adam, but this run uses SGD"):
+        load_checkpoint(tmp_path / "ckpt.safetensors", net, sgd)

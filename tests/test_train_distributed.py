@@ -98,11 +98,15 @@ def test_cli_checks_before_starting_processes(capsys, tmp_path, monkeypatch):
     assert not (tmp_path / "a").exists()
     # Under torchrun every process must be told the same run folder, and --nproc makes no sense.
     monkeypatch.setenv("WORLD_SIZE", "2")
-    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("RANK", "0")
     assert main(["train", "--epochs", "1"]) == 2
     assert "--out is required under torchrun" in capsys.readouterr().err
     assert main(["train", "--nproc", "2", "--out", str(tmp_path / "b")]) == 2
     assert "already runs under torchrun" in capsys.readouterr().err
+    # Every rank makes the same mistake; only rank 0 says so (the message once, not once per process).
+    monkeypatch.setenv("RANK", "1")
+    assert main(["train", "--epochs", "1"]) == 2
+    assert capsys.readouterr().err == ""
 
 
 def test_nproc_hands_the_resolved_config_to_torchrun(tmp_path, monkeypatch):

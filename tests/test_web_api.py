@@ -260,7 +260,7 @@ def test_conv1d_steps_are_the_lecture_example(client):
     assert strided == conv1d_steps([1, 2, 3, 4, 5], [1, 1], bias=0, stride=3)
     assert_error(client.post("/api/conv1d", json={"x": 5}), 422, "x must be a list of 1 to 64 numbers")
     assert_error(client.post("/api/conv1d", json={"x": [1, 2], "weight": [1, 2, 3, 4, 5]}), 422, "filter wider")
-    assert_error(client.post("/api/conv1d", json={"x": [1, "a"]}), 422, "could not convert")
+    assert_error(client.post("/api/conv1d", json={"x": [1, "a"]}), 422, "x must be a list of 1 to 64 numbers")
 
 
 def test_page_and_static_files(client):
@@ -286,3 +286,20 @@ def test_random_bodies_never_give_a_server_error(client, image, extra):
     response = client.post("/api/forward", json={"image": image} | extra)
     assert response.status_code in (200, 400, 413, 422), response.text
     assert "error" in response.json() or response.status_code == 200
+
+
+def test_numbers_json_cannot_hold_and_deep_bodies_are_4xx_naming_the_field(client):
+    assert_error(
+        client.post("/api/shape", content=b'{"size": 28, "kernel_size": 1e999}'),
+        422,
+        "kernel_size must be a finite number",
+    )
+    huge = b'{"size": 28, "kernel_size": 3, "out_channels": 1' + b"0" * 400 + b"}"
+    assert_error(client.post("/api/shape", content=huge), 422, "out_channels is out of range")
+    assert_error(client.post("/api/shape", content=b"[" * 100_000 + b"]" * 100_000), 400, "nested too deeply")
+    assert_error(client.post("/api/shape", content=b'{"a":' * 40 + b"1" + b"}" * 40), 400, "nested too deeply")
+    assert_error(client.post("/api/conv1d", json={"padding": 10**6}), 422, "padding must be an integer in [0, 64]")
+    assert_error(client.post("/api/conv1d", json={"x": [1e300, 1e300], "weight": [1e300]}), 422, "x must be a list")
+    assert_error(client.post("/api/train", json={"seed": [1]}), 422, "seed must be an integer >= 0, got [1]")
+    assert_error(client.post("/api/train", json={"model": "conv(1,1,p=3000)-gap-linear"}), 422, "the limit is 2 GB")
+    assert_error(client.post("/api/train", json={"model": "flatten-linear(3)"}), 422, "ends with 3 outputs")

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from cnnlab.io import make_folder
 from cnnlab.model import Model
 
 
@@ -62,7 +63,7 @@ def evaluate_model(
         from cnnlab import plots
 
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
         plots.confusion_matrix(matrix.numpy(), classes, out / "confusion_matrix.png")
         if len(order) and x.dim() == 4:
             captions = [f"{m['true']}→{m['predicted']} ({m['probability']:.2f})" for m in mistakes]

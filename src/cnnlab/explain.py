@@ -17,6 +17,9 @@ import numpy as np
 
 from cnnlab.shapes import conv_output_size, conv_param_counts
 
+#: The widest padded input :func:`conv1d_steps` writes out step by step (every window is a line of output).
+MAX_WIDTH = 1000
+
 ACTIVATIONS = {
     "relu": lambda z: np.maximum(z, 0.0),
     "identity": lambda z: z,
@@ -30,6 +33,18 @@ def _pad(x: np.ndarray, padding: int, mode: str) -> np.ndarray:
     if mode not in numpy_mode:
         raise ValueError(f"padding_mode must be one of zeros, circular, reflect, got {mode!r}")
     return np.pad(x, padding, mode=numpy_mode[mode])
+
+
+def _finite_list(values, name: str) -> np.ndarray:
+    try:
+        a = np.asarray(values, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be a list of numbers, got {values!r:.80}") from None
+    if a.ndim != 1 or not len(a) or len(a) > MAX_WIDTH:
+        raise ValueError(f"{name} must be a list of 1 to {MAX_WIDTH} numbers, got {np.size(a)} values")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must hold finite numbers, got {values!r:.80}")
+    return a
 
 
 def conv1d_steps(
@@ -49,17 +64,32 @@ def conv1d_steps(
         bias: added to every dot product.
         stride, padding, padding_mode: S, P and how the padding is filled.
         activation: ``relu`` (unit slope), ``identity``, ``tanh`` or ``sigmoid``.
+
+    Raises:
+        ValueError: a non-finite value, a padded input wider than :data:`MAX_WIDTH`, a filter that
+            does not tile the input, or results that overflow (never infinity or NaN in the output).
     """
-    x, w = np.asarray(x, dtype=float), np.asarray(weight, dtype=float)
-    if x.ndim != 1 or w.ndim != 1 or not len(x) or not len(w):
-        raise ValueError(f"input and weight must be non-empty lists of numbers, got {len(x)} and {len(w)} values")
+    x, w = _finite_list(x, "input"), _finite_list(weight, "weight")
+    if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not math.isfinite(bias):
+        raise ValueError(f"bias must be a finite number, got {bias!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
     width = conv_output_size(len(x), len(w), stride, padding)
+    if len(x) + 2 * padding > MAX_WIDTH:
+        raise ValueError(
+            f"the padded input W + 2P = {len(x)} + 2*{padding} = {len(x) + 2 * padding} must be at most "
+            f"{MAX_WIDTH} neurons (every step is printed); use a smaller padding"
+        )
     padded = _pad(x, padding, padding_mode)
     windows = np.lib.stride_tricks.sliding_window_view(padded, len(w))[::stride][:width]
-    dots = windows @ w
-    pre = dots + bias
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below, with the numbers
+        dots = windows @ w
+        pre = dots + bias
+        outputs = ACTIVATIONS[activation](pre)
+    if not (np.isfinite(pre).all() and np.isfinite(outputs).all()):
+        raise ValueError(
+            "the dot products overflow (values near 1e308 multiplied together are not finite numbers); use smaller values"
+        )
     return {
         "input": x.tolist(),
         "weight": w.tolist(),
@@ -73,7 +103,7 @@ def conv1d_steps(
         "windows": windows.tolist(),
         "dots": dots.tolist(),
         "pre_activations": pre.tolist(),
-        "outputs": ACTIVATIONS[activation](pre).tolist(),
+        "outputs": outputs.tolist(),
     }
 
 

@@ -27,17 +27,19 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
 from cnnlab import engine
+from cnnlab import spec as S
 from cnnlab.data.normalization import normalize
-from cnnlab.train.checkpoint import CheckpointError, load_model_state
+from cnnlab.train.checkpoint import CheckpointError, check_shapes, load_model_state
 from cnnlab.train.device import to_device_of
 from cnnlab.train.evaluation import predict_logits
 from cnnlab.train.runs import read_run_config
@@ -94,23 +96,42 @@ class Model:
                 ``checkpoint-best.safetensors``; float16 storage is cast to float32.
             name: the model's name; default: the folder's name.
 
+        Everything is checked before it is allocated: ``config.json``'s fields, the spec's shapes, the
+        memory the network needs (:func:`cnnlab.spec.estimate_memory`, against
+        :func:`cnnlab.spec.memory_limit`) and the weights file's header; weights with NaN or infinite
+        values are refused.
+
         Raises:
             FileNotFoundError: no such folder, no ``config.json``, or no weights file.
-            ValueError: ``config.json`` lacks a key; :class:`~cnnlab.train.CheckpointError` when
-                the weights are corrupted or made for another network.
+            ValueError: ``config.json`` lacks a key or has a bad value, the network does not fit its
+                input or its classes, or needs more memory than the limit;
+                :class:`~cnnlab.train.CheckpointError` when the weights are corrupted, made for another
+                network, or not finite.
         """
         run_dir = Path(run_dir)
         config = read_run_config(run_dir)
-        net = engine.build(config["spec"], tuple(config["input_shape"]))
+        shape = tuple(config["input_shape"])
+        # Shapes and memory first, from the spec alone: a crafted folder is refused before anything is allocated.
+        rows = S.analyze(config["spec"], shape)
+        if rows[-1].out_shape != (len(config["classes"]),):
+            raise ValueError(
+                f"{run_dir / 'config.json'}: the network's output is {S.shape_text(rows[-1].out_shape)} "
+                f"but classes names {len(config['classes'])}"
+            )
+        S.estimate_memory(config["spec"], shape).check(
+            S.memory_limit(), f"run {run_dir}'s network", "set CNNLAB_MEMORY_LIMIT to allow more"
+        )
         path = run_dir / weights
         if not path.is_file():
             raise FileNotFoundError(f"{run_dir} has no {weights}; did training finish? (try --resume)")
+        prefix = _weights_prefix(path, _expected_shapes(config["spec"], shape))
+        net = engine.build(config["spec"], shape)
         try:
             tensors = load_file(path)
         except (SafetensorError, OSError) as err:
             raise CheckpointError(f"{path} is corrupted or not a safetensors file ({err})") from None
-        if any(k.startswith("model.") for k in tensors):  # a training checkpoint
-            load_model_state(net, {k: v for k, v in tensors.items() if k.startswith("model.")}, path)
+        if prefix:  # a training checkpoint: model.*, optim.*, rng.*
+            load_model_state(net, {k: v for k, v in tensors.items() if k.startswith(prefix)}, path)
         else:
             load_model_state(net, {f"model.{k}": v for k, v in tensors.items()}, path)
         normalization = config["normalize"]
@@ -136,6 +157,12 @@ class Model:
             raise ValueError(f"name must be one of the shipped models {', '.join(SHIPPED)}, got {name!r}")
         return cls.from_run(SHIPPED[name], name=name)
 
+    @functools.cached_property
+    def max_batch(self) -> int:
+        """The most examples one forward pass may take within :func:`cnnlab.spec.memory_limit` (from the estimate)."""
+        one = S.estimate_memory(self.net.layers, self.input_shape, batch_size=1)
+        return max(1, (S.memory_limit() - 4 * one.params) // max(1, one.nbytes - 4 * one.params))
+
     def to(self, device: str | torch.device) -> Model:
         """Move the network (in place) to ``device``; inputs follow it. Returns self."""
         self.net.to(device)
@@ -151,10 +178,13 @@ class Model:
     def predict_logits(self, x: torch.Tensor | Sequence, batch_size: int = 1000) -> torch.Tensor:
         """Logits ``(N, classes)`` on the CPU for raw inputs, in batches (a final softmax layer is skipped).
 
+        A batch is never larger than :attr:`max_batch`, so a network with large activations
+        evaluates a test set within the memory limit.
+
         Shape:
             ``x``: ``(N, *input_shape)`` or one example ``input_shape``.
         """
-        return predict_logits(self.net.logits_model(), self.normalize(x), batch_size)
+        return predict_logits(self.net.logits_model(), self.normalize(x), min(batch_size, self.max_batch))
 
     def predict_proba(self, x: torch.Tensor | Sequence, batch_size: int = 1000) -> torch.Tensor:
         """Class probabilities ``(N, classes)`` for raw inputs (softmax of :meth:`predict_logits`)."""
@@ -168,3 +198,26 @@ class Model:
             entry ``i``: ``(N, *out_shape_i)`` as :func:`cnnlab.spec.analyze` gives ``out_shape``.
         """
         return [a.cpu() for a in self.net.features(self.normalize(x))]
+
+
+def _expected_shapes(spec: str, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    """Tensor names and shapes of the network's ``state_dict``, from a build on the meta device (nothing allocated)."""
+    with torch.device("meta"):
+        return {k: tuple(v.shape) for k, v in engine.build(spec, input_shape).state_dict().items()}
+
+
+def _weights_prefix(path: Path, expected: dict[str, tuple[int, ...]]) -> str:
+    """Check a weights file's header against ``expected`` before its data is read; ``"model."`` for a checkpoint.
+
+    Raises:
+        CheckpointError: not a safetensors file, or tensors of another network.
+    """
+    try:
+        with safe_open(path, framework="pt") as handle:  # reads the header; the data stays on disk
+            shapes = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{path} is corrupted or not a safetensors file ({err})") from None
+    prefix = "model." if any(k.startswith("model.") for k in shapes) else ""
+    found = {k[len(prefix) :]: v for k, v in shapes.items() if k.startswith(prefix)}
+    check_shapes(expected, found, path)
+    return prefix

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from cnnlab.io import atomic_write
+
 
 def _pyplot():
     import matplotlib
@@ -16,6 +18,15 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_png(fig, path: str | Path, **kwargs) -> None:
+    """``fig.savefig`` as a PNG through :func:`cnnlab.io.atomic_write` (a killed write never leaves half an image)."""
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", **kwargs))
+
+
+def _save(fig, path: str | Path) -> None:
+    save_png(fig, path, dpi=100)
 
 
 def learning_curve(records: Sequence[dict], path: str | Path, title: str = "learning curve") -> Path:
@@ -34,7 +45,7 @@ def learning_curve(records: Sequence[dict], path: str | Path, title: str = "lear
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    _save(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -67,7 +78,7 @@ def confusion_matrix(matrix, classes: Sequence[str], path: str | Path, title: st
                 color="white" if matrix[i][j] > high else "black",
             )
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    _save(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -86,6 +97,6 @@ def image_grid(images, captions: Sequence[str], path: str | Path, columns: int =
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    _save(fig, path)
     plt.close(fig)
     return Path(path)

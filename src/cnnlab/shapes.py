@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 __all__ = [
+    "MAX_SIZE",
     "ParamCounts",
     "ReceptiveField",
     "Window",
@@ -34,6 +35,10 @@ __all__ = [
     "receptive_field_step",
     "shape_text",
 ]
+
+#: The largest size, kernel, stride, padding or dilation accepted (PyTorch's sizes are 32-bit in many kernels);
+#: everything a network allocates is estimated from these numbers before it is built (:func:`cnnlab.spec.estimate_memory`).
+MAX_SIZE = 2**31 - 1
 
 
 def as_tuple(value: int | Sequence[int], dims: int, name: str) -> tuple[int, ...]:
@@ -96,6 +101,8 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     ):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if value > MAX_SIZE:
+            raise ValueError(f"{name} must be at most {MAX_SIZE:,} (MAX_SIZE), got {value:,}")
     span = dilation * (kernel_size - 1) + 1
     f_text = f"{span}" if dilation == 1 else f"{span} (F={kernel_size} dilated by {dilation})"
     numerator = size - span + 2 * padding
@@ -114,21 +121,42 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
 
 
 def _suggest_fix(size: int, span: int, stride: int, padding: int) -> str:
-    """Nearest padding, and a stride, for which the filter tiles the input exactly."""
+    """Nearest padding, a kernel and a stride for which the filter tiles the input exactly, in O(1).
+
+    Example:
+        >>> _suggest_fix(28, 3, 10**8 + 1, 0)   # a huge stride costs no more than a small one
+        'choose padding=49999988 (gives 2) or stride=1 (gives 26)'
+    """
     options = []
-    for p in range(padding + 1, padding + stride + 1):
-        if (size - span + 2 * p) % stride == 0:
-            options.append(f"padding={p} (gives {(size - span + 2 * p) // stride + 1})")
-            break
+    extra = _extra_padding(size - span + 2 * padding, stride)
+    if extra is not None:
+        p = padding + extra
+        options.append(f"padding={p} (gives {(size - span + 2 * p) // stride + 1})")
     for k in (span - 1, span + 1):
         if 1 <= k <= size + 2 * padding and (size - k + 2 * padding) % stride == 0:
             options.append(f"kernel_size={k} (gives {(size - k + 2 * padding) // stride + 1})")
             break
-    for s in range(stride - 1, 0, -1):
-        if (size - span + 2 * padding) % s == 0:
-            options.append(f"stride={s} (gives {(size - span + 2 * padding) // s + 1})")
+    numerator = size - span + 2 * padding
+    # The largest stride below S that divides W - F + 2P; only a few candidates are tried (stride 1 always works).
+    for s in (*range(stride - 1, max(stride - 1 - _STRIDE_CANDIDATES, 1), -1), 1):
+        if numerator % s == 0:
+            options.append(f"stride={s} (gives {numerator // s + 1})")
             break
     return "choose " + " or ".join(options) if options else "change kernel_size, stride or padding"
+
+
+_STRIDE_CANDIDATES = 64
+
+
+def _extra_padding(numerator: int, stride: int) -> int | None:
+    """Smallest d in [1, S] with (numerator + 2d) % S == 0, or None (S even and numerator odd): modular arithmetic, no search."""
+    if stride % 2:
+        d = (-numerator * pow(2, -1, stride)) % stride
+        return d or stride
+    if numerator % 2:
+        return None
+    half = stride // 2
+    return (-(numerator // 2)) % half or half
 
 
 def output_size_formula(size: int, kernel_size: int, stride: int = 1, padding: int = 0, letter: str = "W") -> str:
@@ -241,6 +269,10 @@ def conv_param_counts(
         raise ValueError(f"in_shape must be (C, W) or (C, H, W) with positive ints, got {in_shape!r}")
     if not isinstance(out_channels, int) or out_channels < 1:
         raise ValueError(f"out_channels must be a positive int, got {out_channels!r}")
+    if max(*in_shape, out_channels) > MAX_SIZE:
+        raise ValueError(
+            f"in_shape and out_channels must be at most {MAX_SIZE:,} (MAX_SIZE), got {in_shape!r}, {out_channels!r}"
+        )
     channels, spatial = in_shape[0], in_shape[1:]
     dims = len(spatial)
     kernel = as_tuple(kernel_size, dims, "kernel_size")

@@ -176,6 +176,7 @@ def transfer(
         raise ValueError(f"--n must list positive integers, got {n!r}")
     if seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {seeds}")
+    config.validate()
     folder = common.run_dir(out, f"transfer-{source}")
     log = common.emit(as_json)
     log(f"transfer: pretraining {model} on {source} classes 0..{split - 1} -> {folder}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cnnlab.export import FORMATS
+from cnnlab.export import FORMATS, SUFFIXES
 from cnnlab.export import export as export_run
 
 
@@ -15,7 +15,9 @@ def export(
     run_dir: Path = typer.Argument(..., help="A run folder written by cnnlab train."),
     format: str = typer.Option("onnx", "--format", "-f", help=f"{' | '.join((*FORMATS, 'web'))}."),
     out: Path = typer.Option(
-        None, "--out", help="File to write (default RUN_DIR/model.onnx, model.torchscript.pt or model.cnnlab)."
+        None,
+        "--out",
+        help="File to write, or a folder to write it into (default RUN_DIR/model.onnx, model.torchscript.pt or model.cnnlab).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
@@ -25,6 +27,8 @@ def export(
     """
     if format not in (*FORMATS, "web"):
         raise ValueError(f"format must be one of {', '.join((*FORMATS, 'web'))}, got {format!r}")
+    if out is not None and out.is_dir():  # a folder: the file goes into it, under its usual name
+        out = out / f"model{SUFFIXES.get(format, '.cnnlab')}"
     try:
         if format == "web":  # the visualiser's file: cnnlab.web, which cnnlab.export does not import
             from cnnlab.web.runs import export_web

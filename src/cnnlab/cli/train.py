@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 import typer
 
 from cnnlab.cli import _common as common
+from cnnlab.io import make_folder
 from cnnlab.model import Model
 from cnnlab.spec.presets import RECIPES
 from cnnlab.train import TrainConfig, distributed, fit
 from cnnlab.train.config import OPTIMIZERS, SCHEDULES
+from cnnlab.train.launcher import LAUNCHER_ENV, watch_launcher
 from cnnlab.train.recipes import config_for
+from cnnlab.train.runs import prepare_run_folder
 
 
 def train(
@@ -74,11 +78,17 @@ def train(
         help=f"Start from a tuned recipe: {', '.join(RECIPES)} (cnnlab presets). A preset that carries a recipe "
         "(--model fast) brings it along.",
     ),
-    out: Path = typer.Option(None, "--out", help="Run folder (default runs/MODEL-DATASET-TIME)."),
+    out: Path = typer.Option(
+        None, "--out", help="Run folder (default runs/MODEL-DATASET-TIME); a new or empty folder, unless --overwrite."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace the run already in --out (its files are removed first)."
+    ),
     resume: Path = typer.Option(None, "--resume", help="Continue an interrupted run from its folder."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ):
     """Train a network; writes config.json, metrics.jsonl, model.safetensors, checkpoints and a learning curve."""
+    watch_launcher()  # a process of --nproc N: die with the launcher
     overrides = {
         k: v
         for k, v in dict(
@@ -107,6 +117,8 @@ def train(
     if resume is not None:
         from cnnlab.train.runs import read_run_config, train_config
 
+        if overwrite:
+            raise ValueError("give either --resume (continue the run) or --overwrite (replace it), not both")
         base = train_config(read_run_config(resume))
         if overrides.keys() - {"epochs", "threads", "device", "data_dir"}:
             raise ValueError(
@@ -127,7 +139,9 @@ def train(
         raise ValueError("--out is required under torchrun: every process must name the same run folder")
     folder = common.run_dir(out, f"{cfg.model}-{cfg.dataset}")
     if nproc != 1:
-        raise SystemExit(_launch(cfg, folder, resume, overrides, nproc, as_json))
+        raise SystemExit(_launch(cfg, folder, resume, overwrite, overrides, nproc, as_json))
+    if resume is None and rank.is_main and LAUNCHER_ENV not in os.environ:
+        prepare_run_folder(folder, overwrite)  # (under --nproc the launcher did it, before the processes started)
     log = common.emit(as_json) if rank.is_main else (lambda line: None)
     log(f"training {cfg.model} on {cfg.dataset} -> {folder}")
     history = fit(cfg, out=folder, resume=resume, log=log)
@@ -140,23 +154,36 @@ def train(
         typer.echo(json.dumps(final))
 
 
-def _launch(cfg: TrainConfig, folder: Path, resume: Path | None, overrides: dict, nproc: int, as_json: bool) -> int:
-    """``cnnlab train --nproc N``: the same training in N processes under ``torchrun --standalone``.
+def _launch(
+    cfg: TrainConfig, folder: Path, resume: Path | None, overwrite: bool, overrides: dict, nproc: int, as_json: bool
+) -> int:
+    """``cnnlab train --nproc N``: the same training in N processes (:mod:`cnnlab.train.launcher`).
 
-    The parent resolves the config and the run folder once; the processes read the resolved config
-    (or resume the run folder), so recipes and defaults cannot differ between them.
+    Everything that can be checked is checked here, once, before any process starts: devices, the
+    batch split, the dataset (loaded once), the network against the data and the memory estimate,
+    and the run folder (created now, so an unwritable path is one error, not N). The processes read
+    the resolved config (or resume the run folder), so recipes and defaults cannot differ between them.
     """
     import tempfile
 
+    from cnnlab.data import load_dataset
     from cnnlab.train.device import pick_device
+    from cnnlab.train.preflight import check_fits, train_size
 
+    distributed.check_launch(nproc)
     distributed.check_devices(nproc, pick_device(cfg.device))
     distributed.check_batch_size(cfg.batch_size, nproc)
+    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir)
+    n_train = train_size(cfg, len(data.y_train))
+    distributed.check_last_batch(n_train, cfg.batch_size, nproc)
+    check_fits(cfg, data.input_shape, data.num_classes, n_train, len(data.y_test))
+    del data  # each process loads its own copy
     command = ["-m", "cnnlab.cli.main", "train"] + (["--json"] if as_json else [])
     if resume is not None:
         flags = {"epochs": "--epochs", "threads": "--threads", "device": "--device", "data_dir": "--data-dir"}
         command += ["--resume", str(resume)] + [a for k, v in overrides.items() for a in (flags[k], str(v))]
         return distributed.launch(command, nproc)
+    prepare_run_folder(folder, overwrite, create=True)
     with tempfile.TemporaryDirectory(prefix="cnnlab-launch-") as tmp:
         path = Path(tmp) / "config.json"
         path.write_text(json.dumps(cfg.to_dict()))
@@ -189,6 +216,9 @@ def evaluate(
         typer.echo(f"wrote {plot}")
 
 
+MAX_IMAGES = 10_000  # images per predict call (each is decoded and kept for the report)
+
+
 def predict(
     run_dir: Path = typer.Argument(..., help="A run folder written by cnnlab train."),
     images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, ...): digits drawn in any paint program."),
@@ -202,6 +232,10 @@ def predict(
 
     from cnnlab.data import load_image
 
+    if show is not None and show.exists() and not show.is_dir():
+        raise ValueError(f"--show must be a folder (one PNG per image is written into it), got the file {show}")
+    if len(images) > MAX_IMAGES:
+        raise ValueError(f"predict takes at most {MAX_IMAGES:,} images per call, got {len(images):,}")
     model = Model.from_run(run_dir)
     if model.input_shape != (1, 28, 28):
         raise ValueError(f"predict works on 28x28 grey digits; this run's input is {model.input_shape}")
@@ -221,7 +255,7 @@ def predict(
         if show is not None:
             from cnnlab import plots
 
-            show.mkdir(parents=True, exist_ok=True)
+            make_folder(show)
             caption = ", ".join(f"{t['class']} {t['probability']:.2f}" for t in results[-1]["top"])
             results[-1]["show"] = str(
                 plots.image_grid([pixels], [caption], show / f"{Path(path).stem}-prediction.png", columns=1)
@@ -251,17 +285,25 @@ def demo(
     data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset's files (for mnist etc.)."),
     epochs: int = typer.Option(None, help="Epochs per model (default: chosen per dataset)."),
     out: Path = typer.Option(None, "--out", help="Folder for the two run folders (default runs/demo-TIME)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace runs already in --out."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """DNN vs CNN in action: train the course's dense network and a CNN, side by side."""
     from cnnlab.data import load_dataset
     from cnnlab.train.demo import demo_plan
 
+    if epochs is not None and epochs < 1:
+        raise ValueError(f"--epochs must be an integer >= 1, got {epochs}")
     data = load_dataset(dataset, data_dir=data_dir)
     base = common.run_dir(out, "demo")
+    plan = demo_plan(data, epochs)
+    if base.exists() and not base.is_dir():
+        raise ValueError(f"--out {base} is a file; the demo needs a folder for its two runs")
+    for label, _ in plan:
+        prepare_run_folder(base / label, overwrite)
     log = common.emit(as_json)
     rows = []
-    for label, cfg in demo_plan(data, epochs):
+    for label, cfg in plan:
         log(f"\n== {label}: {cfg.model} on {data.name} ({cfg.epochs} epochs) ==")
         started = time.perf_counter()
         history = fit(cfg, dataset=data, out=base / label, log=log)

@@ -75,11 +75,24 @@ def _to_grey(im) -> np.ndarray:
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    if im.mode.startswith("I"):  # 16-bit greyscale (PNG, TIFF)
+    if im.mode.startswith("I;16"):  # 16-bit greyscale (PNG, TIFF)
         return np.clip(np.asarray(im, dtype=np.float32) / 65535.0, 0.0, 1.0)
-    if im.mode == "F":
-        return np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
+    if im.mode in ("I", "F"):  # 32-bit integer or float (TIFF): the file does not say its range
+        return _unit_range(np.asarray(im, dtype=np.float64)).astype(np.float32)
     return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+
+
+def _unit_range(a: np.ndarray) -> np.ndarray:
+    """32-bit grey levels to [0, 1] by the range they use: [0, 1] as is, else 8-bit, 16-bit, or the maximum.
+
+    Example:
+        >>> [round(float(_unit_range(np.array([0.0, top])).max()), 4) for top in (0.5, 200.0, 4000.0, 1e6)]
+        [0.5, 0.7843, 0.061, 1.0]
+    """
+    a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
+    top = float(a.max()) if a.size else 0.0
+    scale = next((s for s in (1.0, 255.0, 65535.0) if top <= s), top)
+    return np.clip(a / scale, 0.0, 1.0)
 
 
 def ink_levels(image: np.ndarray, source: str = "image") -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from cnnlab.experiments import plots, report
+from cnnlab.io import make_folder
 from cnnlab.model import Model
 from cnnlab.spec import shape_text
 from cnnlab.train.device import to_device_of
@@ -221,7 +222,7 @@ def inspect_activations(
     )
     if out is not None:
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
         for i in spatial:
             maps = outputs[i][:MAX_CHANNELS].numpy()
             result.plots.append(

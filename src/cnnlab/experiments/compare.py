@@ -29,8 +29,12 @@ from tqdm import tqdm
 from cnnlab.data import load_dataset
 from cnnlab.data.dataset import Dataset
 from cnnlab.experiments import efficiency, invariance, plots, report
-from cnnlab.experiments.runner import model_spec, recipe, train
+from cnnlab.experiments.runner import check_counts, model_spec, recipe, train
+from cnnlab.io import make_folder
 from cnnlab.train.config import OPTIMIZERS
+
+#: The documented range of each count (runs, shifts, examples): the work a comparison does is bounded.
+BOUNDS = {"seeds": (1, 100), "eval_examples": (1, 10**6), "sizes": (1, 10**9), "max_shift": (0, 256)}
 
 #: Greydanus & Kobak (2020), Table 1: test accuracy on MNIST-1D.
 PUBLISHED = {"mnist1d": {"logreg": 0.32, "mlp": 0.68, "cnn": 0.94}}
@@ -76,8 +80,16 @@ class CompareConfig:
         return ("mlp",) if self.optimizers else ("logreg", "mlp", "cnn")
 
     def validate(self) -> CompareConfig:
+        """Check the settings against their documented bounds (:data:`BOUNDS`); returns self."""
         if not isinstance(self.seeds, int) or isinstance(self.seeds, bool) or self.seeds < 1:
             raise ValueError(f"seeds must be an integer >= 1, got {self.seeds!r}")
+        check_counts(
+            {"seeds": self.seeds, "eval_examples": self.eval_examples, "sizes": self.sizes}
+            | ({"max_shift": self.max_shift} if self.max_shift is not None else {}),
+            BOUNDS,
+        )
+        if len(self.models) > 16 or len(self.sizes) > 16:
+            raise ValueError(f"at most 16 models and 16 sizes, got {len(self.models)} and {len(self.sizes)}")
         unknown = [o for o in self.optimizers if o not in OPTIMIZERS]
         if unknown:
             raise ValueError(f"unknown optimizer(s) {', '.join(unknown)}; valid: {', '.join(OPTIMIZERS)}")
@@ -226,7 +238,7 @@ def compare(
         base = base.replace(schedule="none", val_split=0.1, lr=config.lr)
     out = Path(out) if out is not None else None
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
     log = log or (lambda line: None)
     labels = list(config.optimizers) or list(specs)
     total = (

@@ -28,6 +28,7 @@ import torch
 
 from cnnlab.engine import Network
 from cnnlab.experiments import plots, report
+from cnnlab.io import make_folder
 from cnnlab.shapes import shape_text
 
 GOOD_MATCH = 0.7  # |cosine| above which a filter "is" its stencil (chance level for 9 random taps is ~0.3)
@@ -265,7 +266,7 @@ def inspect_filters(
     result = FiltersResult(str(run_dir), layer, list(weights.shape[1:]), rows, dict(counts))
     if out is not None:
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
         captions = [
             f"{r['filter']}: {'−' if r['sign'] < 0 else ''}{r['stencil']}\n|cos| {r['similarity']:.2f}"
             if r["similarity"] >= GOOD_MATCH

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnlab.plots import save_png
+
 
 def _pyplot():
     import matplotlib
@@ -23,7 +25,7 @@ def _pyplot():
 
 def _save(fig, path: str | Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_png(fig, path, dpi=100)
     _pyplot().close(fig)
     return Path(path)
 

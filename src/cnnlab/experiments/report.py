@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-from cnnlab.io import atomic_write_text
+from cnnlab.io import atomic_write_text, make_folder
 from cnnlab.train.device import pick_device
 from cnnlab.train.environment import system_info
 
@@ -77,7 +77,7 @@ def save(result, out: str | Path) -> Path:
     ``device="auto"``: the GPU when there is one; see :func:`cnnlab.train.environment.system_info`).
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     payload = result.to_dict() | {"system": system_info(pick_device("auto"))}
     write_text(out / "result.json", json.dumps(payload, indent=2) + "\n")
     write_text(out / "report.md", result.markdown().rstrip() + "\n")

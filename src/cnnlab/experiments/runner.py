@@ -32,6 +32,23 @@ from cnnlab.train import History, TrainConfig, Trainer
 from cnnlab.train.recipes import recipe as course_recipe
 
 
+def check_counts(values: dict[str, object], bounds: dict[str, tuple[int, int]]) -> None:
+    """Each integer setting within its documented ``[low, high]`` (a count of runs, shifts, examples, ...).
+
+    Example:
+        >>> check_counts({"seeds": 10**9}, {"seeds": (1, 100)})
+        Traceback (most recent call last):
+        ...
+        ValueError: seeds must be an integer in [1, 100], got 1000000000
+    """
+    for name, value in values.items():
+        low, high = bounds[name]
+        items = value if isinstance(value, tuple) else (value,)
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, int) or not low <= item <= high:
+                raise ValueError(f"{name} must be an integer in [{low}, {high}], got {item!r}")
+
+
 def valid_model_names() -> list[str]:
     """The presets, sorted (what error messages list)."""
     return sorted(S.PRESETS)

@@ -38,7 +38,8 @@ from cnnlab.data import load_dataset
 from cnnlab.data.dataset import Dataset
 from cnnlab.engine import Network
 from cnnlab.experiments import plots, report
-from cnnlab.experiments.runner import Trained, epochs_for, eval_subset, model_spec, recipe, train
+from cnnlab.experiments.runner import Trained, check_counts, epochs_for, eval_subset, model_spec, recipe, train
+from cnnlab.io import make_folder
 from cnnlab.train import TrainConfig, Trainer
 from cnnlab.train.optim import make_optimizer
 
@@ -216,6 +217,25 @@ class TransferConfig:
     eval_examples: int = 2000
     threads: int | None = None
 
+    def validate(self) -> TransferConfig:
+        """Check the counts against their documented bounds (:data:`BOUNDS`); returns self."""
+        if not self.n_per_class or len(self.n_per_class) > 16:
+            raise ValueError(f"n_per_class must list 1 to 16 sizes, got {len(self.n_per_class)}")
+        check_counts({k: getattr(self, k) for k in BOUNDS}, BOUNDS)
+        return self
+
+
+#: The documented range of each count: the work a transfer study does is bounded.
+BOUNDS = {
+    "split": (1, 1000),
+    "n_per_class": (1, 10**6),
+    "seeds": (1, 100),
+    "pretrain_subset": (0, 10**9),
+    "min_epochs": (0, 100_000),
+    "min_steps": (0, 10**7),
+    "eval_examples": (1, 10**6),
+}
+
 
 @dataclass
 class TransferResult:
@@ -313,8 +333,7 @@ def transfer(
     progress: bool | None = None,
 ) -> TransferResult:
     """Pretrain, then learn each target from few labels three ways; writes the report into ``out``."""
-    if not config.split >= 1:
-        raise ValueError(f"split must be >= 1, got {config.split}")
+    config.validate()
     source = source if source is not None else load_dataset(config.source, data_dir=config.data_dir)
     if not config.split < source.num_classes:
         raise ValueError(f"split must be between 1 and {source.num_classes - 1} for {source.name}, got {config.split}")
@@ -368,7 +387,7 @@ def transfer(
     result = TransferResult(dataclasses.asdict(config), pre, results, skipped)
     if out is not None:
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
         panels = [
             {
                 "title": name,

@@ -14,7 +14,8 @@ One module per concept:
 
 - :mod:`cnnlab.spec.layers`: the layer dataclasses (shapes, parameters, ``window``).
 - :mod:`cnnlab.spec.text`: the text form (:func:`parse`, :func:`to_text`, :func:`parse_shape`).
-- :mod:`cnnlab.spec.analysis`: :func:`analyze`, :func:`resolve`, :class:`LayerInfo`.
+- :mod:`cnnlab.spec.analysis`: :func:`analyze`, :func:`resolve`, :class:`LayerInfo`, and
+  :func:`estimate_memory` (parameters and activations of a network, checked before it is built).
 - :mod:`cnnlab.spec.presets`: the registry of named networks and their training recipes.
 
 Example:
@@ -26,7 +27,19 @@ Example:
 """
 
 from cnnlab.shapes import shape_text
-from cnnlab.spec.analysis import LayerInfo, Spec, analyze, resolve, with_classes
+from cnnlab.spec.analysis import (
+    MAX_LAYERS,
+    LayerInfo,
+    MemoryBudgetError,
+    MemoryEstimate,
+    Spec,
+    analyze,
+    estimate_memory,
+    format_bytes,
+    memory_limit,
+    resolve,
+    with_classes,
+)
 from cnnlab.spec.layers import (
     LAYER_TYPES,
     PADDING_MODES,
@@ -47,10 +60,12 @@ from cnnlab.spec.layers import (
     Tanh,
 )
 from cnnlab.spec.presets import PRESETS, RECIPES, Preset, Recipe, for_input, recipe_for_model
-from cnnlab.spec.text import parse, parse_layer, parse_shape, split_top_level, to_text
+from cnnlab.spec.text import MAX_SPEC_CHARS, parse, parse_layer, parse_shape, split_top_level, to_text
 
 __all__ = [
     "LAYER_TYPES",
+    "MAX_LAYERS",
+    "MAX_SPEC_CHARS",
     "PADDING_MODES",
     "PRESETS",
     "RECIPES",
@@ -64,6 +79,8 @@ __all__ = [
     "LayerInfo",
     "Linear",
     "MaxPool",
+    "MemoryBudgetError",
+    "MemoryEstimate",
     "Preset",
     "ReLU",
     "Recipe",
@@ -74,7 +91,10 @@ __all__ = [
     "SpecError",
     "Tanh",
     "analyze",
+    "estimate_memory",
     "for_input",
+    "format_bytes",
+    "memory_limit",
     "parse",
     "parse_layer",
     "parse_shape",

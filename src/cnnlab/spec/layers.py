@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal, get_args
 
 from cnnlab.shapes import (
+    MAX_SIZE,
     ParamCounts,
     ReceptiveField,
     Window,
@@ -41,6 +42,17 @@ class SpecError(ValueError):
 def _positive(layer: str, name: str, value) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise SpecError(f"{layer}: {name} must be a positive integer, got {value!r}")
+    _at_most_max(layer, name, value)
+
+
+def _boolean(layer: str, name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise SpecError(f"{layer}: {name} must be true or false, got {value!r}")
+
+
+def _at_most_max(layer: str, name: str, value: int) -> None:
+    if value > MAX_SIZE:
+        raise SpecError(f"{layer}: {name} must be at most {MAX_SIZE:,} (MAX_SIZE), got {value:,}")
 
 
 @dataclass(frozen=True)
@@ -118,8 +130,10 @@ class Conv(Layer):
     def __post_init__(self):
         for name in ("out_channels", "kernel_size", "stride"):
             _positive("conv", name, getattr(self, name))
-        if not isinstance(self.padding, int) or self.padding < 0:
+        if not isinstance(self.padding, int) or isinstance(self.padding, bool) or self.padding < 0:
             raise SpecError(f"conv: padding must be an integer >= 0, got {self.padding!r}")
+        _at_most_max("conv", "padding", self.padding)
+        _boolean("conv", "bias", self.bias)
         if self.padding_mode not in PADDING_MODES:
             raise SpecError(f"conv: padding_mode must be one of {', '.join(PADDING_MODES)}, got {self.padding_mode!r}")
 
@@ -225,6 +239,7 @@ class Linear(Layer):
     def __post_init__(self):
         if self.out_features is not None:
             _positive("linear", "out_features", self.out_features)
+        _boolean("linear", "bias", self.bias)
 
     def out_shape(self, in_shape: Shape) -> Shape:
         if len(in_shape) != 1:

@@ -19,10 +19,14 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
+from cnnlab.shapes import MAX_SIZE
 from cnnlab.spec.layers import LAYER_TYPES, Layer, Shape, SpecError
 from cnnlab.spec.presets import PRESETS
 
-__all__ = ["parse", "parse_layer", "parse_shape", "split_top_level", "to_text"]
+__all__ = ["MAX_SPEC_CHARS", "parse", "parse_layer", "parse_shape", "split_top_level", "to_text"]
+
+#: The longest spec text accepted (1,000 layers of about 20 characters; :data:`cnnlab.spec.analysis.MAX_LAYERS`).
+MAX_SPEC_CHARS = 20_000
 
 _BY_NAME = {name: cls for cls in LAYER_TYPES for name in (cls.keyword, *cls.aliases)}
 _TOKEN = re.compile(r"^([a-z0-9_]+)(?:\((.*)\))?$")
@@ -110,6 +114,8 @@ def parse(text: str) -> tuple[Layer, ...]:
     """
     if not isinstance(text, str) or not text.strip():
         raise SpecError(f"spec must be a non-empty string like 'conv(16,5)-relu-flatten-linear', got {text!r}")
+    if len(text) > MAX_SPEC_CHARS:
+        raise SpecError(f"spec must be at most {MAX_SPEC_CHARS:,} characters (MAX_SPEC_CHARS), got {len(text):,}")
     if text.strip() in PRESETS:
         return parse(PRESETS[text.strip()].text)
     return tuple(parse_layer(token, i) for i, token in enumerate(split_top_level(text, "-")))
@@ -127,11 +133,14 @@ def parse_shape(text: str) -> Shape:
         >>> parse_shape("1x28x28")
         (1, 28, 28)
     """
-    parts = re.split(r"[x,×*]", str(text).strip().lower())
+    text = str(text)
+    parts = re.split(r"[x,×*]", text.strip().lower())
+    if len(parts) > 3 or len(text) > 64:
+        raise SpecError(f"input shape must look like CxHxW (e.g. 1x28x28), CxW or F, got {text[:64]!r}")
     try:
         shape = tuple(int(p) for p in parts)
     except ValueError:
         raise SpecError(f"input shape must look like CxHxW (e.g. 1x28x28) or CxW, got {text!r}") from None
-    if not all(s >= 1 for s in shape):
-        raise SpecError(f"input shape must have positive sizes, got {text!r}")
+    if not all(1 <= s <= MAX_SIZE for s in shape):
+        raise SpecError(f"input shape must have sizes in [1, {MAX_SIZE:,}], got {text!r}")
     return shape

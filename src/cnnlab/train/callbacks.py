@@ -51,9 +51,17 @@ class History:
 
 
 class Callback:
-    """Hook into the fit loop. ``on_epoch_end`` returns True to stop training."""
+    """Hook into the fit loop. ``on_epoch_end`` returns True to stop training.
+
+    ``on_batch_end`` returns True to end training after the current step (the epoch's record then
+    covers the steps taken, and ``on_epoch_end`` still runs); the trainer asks only callbacks that
+    override it.
+    """
 
     def on_epoch_end(self, epoch: int, record: dict, trainer) -> bool:
+        return False
+
+    def on_batch_end(self, step: int, trainer) -> bool:
         return False
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
-from cnnlab.io import atomic_write
+from cnnlab.io import atomic_write_bytes
 
 FORMAT = "cnnlab-checkpoint-v1"
 
@@ -45,10 +45,11 @@ def save_checkpoint(
                 else:
                     scalars[f"{index}.{key}"] = value
         meta["optim_groups"] = json.dumps(state["param_groups"])
+        meta["optim_class"] = type(optimizer).__name__
         meta["optim_scalars"] = json.dumps(scalars)
     for name, value in (rng or {}).items():
         tensors[f"rng.{name}"] = value.detach().cpu().contiguous()
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+    atomic_write_bytes(path, save(tensors, metadata=meta))
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -71,21 +72,39 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     return tensors, meta
 
 
-def load_model_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], path: str | Path = "checkpoint") -> None:
-    """Load the ``model.*`` tensors into ``model``, refusing a checkpoint made for another network."""
-    state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-    own = model.state_dict()
-    if set(state) != set(own):
+def check_shapes(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]], path: str | Path) -> None:
+    """Refuse weights made for another network: the same tensor names with the same shapes (no data needed).
+
+    Example:
+        >>> check_shapes({"0.weight": (2, 3)}, {"0.weight": (2, 4)}, "model.safetensors")
+        Traceback (most recent call last):
+        ...
+        cnnlab.train.checkpoint.CheckpointError: checkpoint model.safetensors was made for another network: 0.weight has shape (2, 4), this network needs (2, 3)
+    """
+    if set(found) != set(expected):
         raise CheckpointError(
             f"checkpoint {path} was made for another network: "
-            f"missing {sorted(set(own) - set(state))[:5]}, unexpected {sorted(set(state) - set(own))[:5]}"
+            f"missing {sorted(set(expected) - set(found))[:5]}, unexpected {sorted(set(found) - set(expected))[:5]}"
         )
-    for key, value in state.items():
-        if value.shape != own[key].shape:
+    for key, shape in found.items():
+        if tuple(shape) != tuple(expected[key]):
             raise CheckpointError(
                 f"checkpoint {path} was made for another network: {key} has shape "
-                f"{tuple(value.shape)}, this network needs {tuple(own[key].shape)}"
+                f"{tuple(shape)}, this network needs {tuple(expected[key])}"
             )
+
+
+def load_model_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], path: str | Path = "checkpoint") -> None:
+    """Load the ``model.*`` tensors into ``model``, refusing a checkpoint made for another network or with NaN/inf values."""
+    state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+    own = model.state_dict()
+    check_shapes({k: tuple(v.shape) for k, v in own.items()}, {k: tuple(v.shape) for k, v in state.items()}, path)
+    broken = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        raise CheckpointError(
+            f"checkpoint {path} holds NaN or infinite values in {', '.join(broken[:3])}; "
+            "the run diverged or the file was altered (retrain, or resume from an earlier checkpoint)"
+        )
     model.load_state_dict(state)
 
 
@@ -100,6 +119,14 @@ def load_checkpoint(
             raise CheckpointError(f"checkpoint {path} holds no optimizer state; it cannot be resumed")
         groups = json.loads(meta["optim_groups"])
         own_groups = optimizer.state_dict()["param_groups"]
+        own_class = type(optimizer).__name__
+        written_by = meta.get("optim_class", own_class)
+        if written_by != own_class or [sorted(g) for g in groups] != [sorted(g) for g in own_groups]:
+            theirs = "another optimizer" if written_by == own_class else f"optimizer {written_by}"
+            raise CheckpointError(
+                f"checkpoint {path} holds the state of {theirs}, but this run uses {own_class} "
+                "(was config.json changed?); resume with the optimizer it was trained with"
+            )
         if [len(g["params"]) for g in groups] != [len(g["params"]) for g in own_groups]:
             raise CheckpointError(f"checkpoint {path}: optimizer state is for another network")
         state: dict[int, dict] = {}

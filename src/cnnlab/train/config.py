@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,30 +97,32 @@ class TrainConfig:
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
 
     def validate(self) -> TrainConfig:
-        """Check every field; returns self so it chains."""
+        """Check every field (type, range, finiteness, the documented bounds); returns self so it chains."""
+        for name in ("model", "dataset"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ValueError(f"data_dir must be a folder name (a string) or absent, got {self.data_dir!r}")
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("device", self.device, DEVICES)
         _choice("amp", self.amp, AMPS)
-        for name in ("epochs", "batch_size", "step_size"):
-            _int_at_least(name, getattr(self, name), 1)
-        for name in ("augment_shift", "train_subset", "early_stopping", "threads", "seed"):
-            _int_at_least(name, getattr(self, name), 0)
-        if self.lr is not None and not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        for name, low, high in (
+        for name in ("channels_last", "deterministic", "eval_every_epoch"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        for name, (low, high) in INT_BOUNDS.items():
+            _int_in(name, getattr(self, name), low, high)
+        if self.lr is not None:
+            _number_in("lr", self.lr, 0.0, math.inf, open_low=True)
+        for name, lowest, highest in (
             ("val_split", 0.0, 0.9),
             ("label_smoothing", 0.0, 0.99),
             ("momentum", 0.0, 0.9999),
             ("gamma", 1e-6, 1.0),
+            ("weight_decay", 0.0, math.inf),
         ):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not low <= value <= high:
-                raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
-        if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        if not isinstance(self.deterministic, bool):
-            raise ValueError(f"deterministic must be true or false, got {self.deterministic!r}")
+            _number_in(name, getattr(self, name), lowest, highest)
         if self.early_stopping and not self.val_split:
             raise ValueError("early_stopping needs a validation set: set val_split (e.g. --val-split 0.1)")
         return self
@@ -140,10 +143,12 @@ class TrainConfig:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"config file {path} does not exist")
-        text = path.read_text()
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ValueError(f"config file {path} is larger than {MAX_CONFIG_BYTES:,} bytes; is it a config file?")
         try:
+            text = path.read_text()
             data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
+        except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as err:
             raise ValueError(
                 f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {err}"
             ) from None
@@ -160,11 +165,39 @@ def field_names() -> list[str]:
     return [f.name for f in dataclasses.fields(TrainConfig)]
 
 
+#: The documented range of every integer field: work and memory an option controls are bounded (batch
+#: memory is also estimated against the limit before training, :func:`cnnlab.spec.estimate_memory`).
+INT_BOUNDS = {
+    "epochs": (1, 100_000),
+    "batch_size": (1, 1_000_000),
+    "step_size": (1, 100_000),
+    "augment_shift": (0, 1024),  # and smaller than the input (checked against the data)
+    "train_subset": (0, 10**9),
+    "early_stopping": (0, 100_000),
+    "seed": (0, 2**63 - 1),  # torch seeds are 64-bit; the trainer adds small offsets
+    "threads": (0, 1024),
+}
+MAX_CONFIG_BYTES = 1_000_000
+
+
 def _choice(name: str, value, valid: tuple[str, ...]) -> None:
-    if value not in valid:
+    if not isinstance(value, str) or value not in valid:
         raise ValueError(f"{name} must be one of {', '.join(valid)}, got {value!r}")
 
 
-def _int_at_least(name: str, value, low: int) -> None:
+def _int_in(name: str, value, low: int, high: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if value > high:
+        raise ValueError(f"{name} must be at most {high:,}, got {value:,}")
+
+
+def _number_in(name: str, value, low: float, high: float, open_low: bool = False) -> None:
+    """A finite int or float in [low, high] (or (low, high]); ``high`` may be infinite (then only finiteness)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < low or value > high or (open_low and value == low):
+        if math.isinf(high):
+            rule = f"a finite number {'>' if open_low else '>='} {low:g}"
+        else:
+            rule = f"between {low} and {high}"
+        raise ValueError(f"{name} must be {rule}, got {value!r}")

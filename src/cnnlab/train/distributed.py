@@ -1,7 +1,7 @@
 """Data-parallel training: process group, batch shards, collectives and the ``--nproc`` launcher.
 
 One process per device ("rank"), started by ``torchrun`` (or by ``cnnlab train --nproc N``, which
-runs ``torchrun --standalone`` for you). Every rank holds the whole dataset in memory and draws the
+starts them on this machine with torchrun's environment, :mod:`cnnlab.train.launcher`). Every rank holds the whole dataset in memory and draws the
 same shuffled order from the same seeded generator; ``batch_size`` is the *global* batch, and at each
 step rank ``r`` trains on its slice of that global batch. The loss is a sum scaled so that DDP's
 gradient average equals the gradient of the global batch's mean loss: N processes take the same
@@ -34,8 +34,6 @@ Example:
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -148,6 +146,10 @@ def check_devices(nproc: int, device: torch.device) -> None:
 def _check_nproc(nproc) -> None:
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
         raise ValueError(f"nproc must be an integer >= 1, got {nproc!r}")
+    # Each process holds torch and the whole dataset: more processes than cores only exhausts memory.
+    most = max(4, os.cpu_count() or 1)
+    if nproc > most:
+        raise ValueError(f"nproc must be at most {most} on this machine (its cores, or 4), got {nproc}")
 
 
 def check_last_batch(n_train: int, batch_size: int, world_size: int) -> None:
@@ -214,22 +216,25 @@ def barrier(ctx: Context) -> None:
         dist.barrier()
 
 
-def launch(args: Sequence[str], nproc: int) -> int:
-    """Run ``python -m torch.distributed.run --standalone --nproc-per-node NPROC ARGS...``; returns its exit code.
-
-    Each process gets ``OMP_NUM_THREADS = cores // nproc`` unless the variable is already set,
-    so that N processes do not fight over the same cores.
-    """
+def check_launch(nproc: int) -> None:
+    """``nproc`` processes may be started from here: a valid count, and this process is not itself one of a job."""
     _check_nproc(nproc)
     if env_context().enabled:
         raise ValueError(
             "--nproc starts its own processes; this process already runs under torchrun "
             "(use torchrun's --nproc-per-node instead)"
         )
-    env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *args]
-    return subprocess.run(command, env=env, check=False).returncode
+
+
+def launch(args: Sequence[str], nproc: int) -> int:
+    """Run ``python ARGS...`` in ``nproc`` processes of one job on this machine; returns the job's exit code.
+
+    The processes get torchrun's environment and are stopped together (:mod:`cnnlab.train.launcher`).
+    """
+    check_launch(nproc)
+    from cnnlab.train.launcher import launch as start
+
+    return start(args, nproc)
 
 
 class DataParallel:

@@ -40,6 +40,7 @@ from cnnlab.train.device import amp_dtype, amp_name, deterministic_algorithms, p
 from cnnlab.train.environment import system_info
 from cnnlab.train.evaluation import device_logits, evaluate_logits
 from cnnlab.train.optim import lr_factor, make_optimizer
+from cnnlab.train.preflight import check_fits
 
 #: Steps between read-backs of loss and accuracy on a GPU (a NaN loss stops training within this many steps).
 SYNC_EVERY = 50
@@ -108,6 +109,8 @@ class Trainer:
         self.set_up_precision()
         self.set_up_randomness()
         self.callbacks = self.standard_callbacks() + list(callbacks)
+        self.batch_callbacks = [cb for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+        self.stopped_in_epoch = False
         self.history = History()
         self.start_epoch = 1
         self.steps_per_epoch = math.ceil(len(self.y_train) / config.batch_size)
@@ -140,6 +143,8 @@ class Trainer:
                 f"got {type(net).__name__}; train it without out, or build it with cnnlab.engine.build"
             )
         if net is None:
+            # Shapes and memory from the spec, before anything is allocated.
+            check_fits(cfg, data.input_shape, data.num_classes, len(self.y_train), len(self.y_test))
             net = engine.build(cfg.model, data.input_shape, data.num_classes, seed=cfg.seed)
         image = len(data.input_shape) == 3
         self.memory_format = torch.channels_last if cfg.channels_last and image else torch.contiguous_format
@@ -260,6 +265,13 @@ class Trainer:
                 self.scaler.step(self.optimizer)  # a plain optimizer.step() when the scaler is disabled
                 self.scaler.update()
                 bar.update()
+                if self.batch_callbacks and self.shared(
+                    any(cb.on_batch_end(step, self) for cb in self.batch_callbacks)
+                ):
+                    self.stopped_in_epoch = True  # a stop asked for between steps ends the run after this one
+                    if totals.count:
+                        check_finite(totals.read(self.combine_steps), epoch, lambda s: self.lr_at(epoch, s))
+                    break
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)  # the epoch's time includes its last queued steps
         return {
@@ -309,9 +321,14 @@ class Trainer:
             self.log(epoch_line(record, cfg.epochs))
             if self.out is not None and self.is_main:
                 runs.write_metrics(self.out, self.history.epochs)
-            if any(self.shared([cb.on_epoch_end(epoch, record, self) for cb in self.callbacks])):
+            if (
+                any(self.shared([cb.on_epoch_end(epoch, record, self) for cb in self.callbacks]))
+                or self.stopped_in_epoch
+            ):
                 self.history.stopped_early = epoch
-                self.log(f"early stopping at epoch {epoch}")
+                self.log(
+                    f"stopped during epoch {epoch}" if self.stopped_in_epoch else f"early stopping at epoch {epoch}"
+                )
                 break
         final = self.shared(self.evaluate(self.x_test, self.y_test) if self.is_main else None)
         self.history.final = {

@@ -22,16 +22,20 @@ route                                    what it does
                                          dense parameter counts (:mod:`cnnlab.shapes`)
 ``POST /api/conv1d``                     ``{"x", "weight", "bias", "stride", "padding"}`` -> every step of a
                                          1-D convolution (:func:`cnnlab.explain.conv1d_steps`; default:
-                                         the lecture's example)
+                                         the lecture's example; each list and size at most 64)
 ``POST /api/train``, ``GET /api/train``  start a short MNIST training run (``{"model", "epochs",
                                          "train_subset", "lr", "seed"}``; 409 while one runs) and poll
                                          its per-epoch accuracy and first-layer filters
-``POST /api/train/stop``                 stop it after the current epoch
+``POST /api/train/stop``                 stop it after the current batch
 ``GET /api/train/model``                 the trained network as a web model file (for the page's side-by-side view)
 =======================================  ================================================================
 
-JSON answers are gzip-compressed for clients that accept it. Errors are JSON ``{"error": message, "status": code}``: 400 malformed, 413 too large, 415 wrong
-content type, 404 unknown model, 409 busy, 422 well-formed but invalid (the message names the rule).
+JSON answers are gzip-compressed for clients that accept it. Errors are JSON ``{"error": message,
+"status": code}``: 400 malformed (or nested deeper than 32 levels), 413 too large, 415 wrong content
+type, 404 unknown model, 409 busy, 422 well-formed but invalid (the message names the field and the
+rule: a number that is not finite or out of range, a wrong type, a network over the page's memory
+limit). Every response is valid JSON (no NaN or infinity), and every route's work runs off the
+event loop, bounded by the limits of its inputs.
 
 Example:
     >>> from fastapi.testclient import TestClient
@@ -53,13 +57,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
-from cnnlab.explain import conv1d_steps
 from cnnlab.model import Model
-from cnnlab.shapes import conv_output_size, conv_param_counts, output_size_formula
 from cnnlab.web import digit
+from cnnlab.web.calculators import conv1d_report, shape_report
 from cnnlab.web.inference import forward_all
 from cnnlab.web.models import default_models, describe, unit_weights
 from cnnlab.web.parsing import ApiError, convert, get_model, json_object, read_body, read_forward_request
@@ -105,24 +109,31 @@ def create_app(
     def index():
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
+    # Every route's CPU work, JSON encoding included, runs in the thread pool (FastAPI runs a plain
+    # ``def`` route there; an ``async`` one hands its work over), bounded by the limits of its inputs:
+    # no request holds the event loop, and so the other requests, for more than reading its body.
     @app.get("/api/models")
     def list_models():
-        return {"models": [describe(m) for m in models.values()]}
+        return _json({"models": [describe(m) for m in models.values()]})
 
     @app.post("/api/forward")
     async def forward_route(request: Request):
         t0 = time.perf_counter()
         req = await read_forward_request(request, models, max_body)
-        image = _network_input(req)
-        empty = digit.is_empty(image)
-        results = {} if empty else forward_all({n: models[n] for n in req.names}, image, req.encoding)
-        payload = {
-            "input": np.round(image.astype(np.float64), 4).tolist(),
-            "empty": empty,
-            "results": results,
-            "ms": round(1000 * (time.perf_counter() - t0), 3),
-        }
-        return _json(payload)
+
+        def work() -> Response:
+            image = _network_input(req)
+            empty = digit.is_empty(image)
+            results = {} if empty else forward_all({n: models[n] for n in req.names}, image, req.encoding)
+            payload = {
+                "input": np.round(image.astype(np.float64), 4).tolist(),
+                "empty": empty,
+                "results": results,
+                "ms": round(1000 * (time.perf_counter() - t0), 3),
+            }
+            return _json(payload)
+
+        return await run_in_threadpool(work)
 
     @app.post("/api/shift-sweep")
     async def shift_sweep_route(request: Request):
@@ -134,56 +145,55 @@ def create_app(
             max_shift = check_max_shift(value)
         except ValueError as err:
             raise ApiError(422, str(err)) from None
-        image = _network_input(req)
-        sweep = shift_sweep({n: models[n] for n in req.names}, image, max_shift)
-        return _json({"input": np.round(image.astype(np.float64), 4).tolist(), **sweep})
+
+        def work() -> Response:
+            image = _network_input(req)
+            sweep = shift_sweep({n: models[n] for n in req.names}, image, max_shift)
+            return _json({"input": np.round(image.astype(np.float64), 4).tolist(), **sweep})
+
+        return await run_in_threadpool(work)
 
     @app.get("/api/weights/{name}/{layer}")
     def weights_route(name: str, layer: int, unit: int | None = None):
         model = get_model(models, name, status=404)
         try:
-            return unit_weights(model, layer, unit)
+            return _json(unit_weights(model, layer, unit))
         except ValueError as err:
             raise ApiError(422, str(err)) from None
 
     @app.post("/api/shape")
     async def shape_route(request: Request):
-        return shape_report(json_object(await read_body(request, max_body)))
+        body = await read_body(request, max_body)
+        return await run_in_threadpool(lambda: _json(shape_report(json_object(body))))
 
     @app.post("/api/conv1d")
     async def conv1d_route(request: Request):
-        body = json_object(await read_body(request, max_body))
-        allowed = {"x", "weight", "bias", "stride", "padding", "activation"}
-        unknown = sorted(set(body) - allowed)
-        if unknown:
-            raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}")
-        args = {"x": [1, 2, 2, -1, 3], "weight": [1, -1, 1], "bias": -2, "stride": 1, "padding": 1} | body
-        for key in ("x", "weight"):
-            if not isinstance(args[key], list) or not 1 <= len(args[key]) <= 64:
-                raise ApiError(422, f"{key} must be a list of 1 to 64 numbers, got {args[key]!r}")
-        try:
-            return conv1d_steps(**args)
-        except (ValueError, TypeError) as err:
-            raise ApiError(422, str(err)) from None
+        body = await read_body(request, max_body)
+        return await run_in_threadpool(lambda: _json(conv1d_report(json_object(body))))
 
     @app.get("/api/train")
     def train_status():
-        return training.status()
+        return _json(training.status())
 
     @app.post("/api/train", status_code=202)
     async def train_start(request: Request):
-        try:
-            training.start(json_object(await read_body(request, max_body)))
-        except TrainingBusy as err:
-            raise ApiError(409, str(err)) from None
-        except ValueError as err:
-            raise ApiError(422, str(err)) from None
-        return training.status()
+        body = await read_body(request, max_body)
+
+        def start() -> Response:
+            try:
+                training.start(json_object(body))
+            except TrainingBusy as err:
+                raise ApiError(409, str(err)) from None
+            except (ValueError, TypeError) as err:
+                raise ApiError(422, str(err)) from None
+            return _json(training.status(), status=202)
+
+        return await run_in_threadpool(start)
 
     @app.post("/api/train/stop")
     def train_stop():
         training.stop()
-        return training.status()
+        return _json(training.status())
 
     @app.get("/api/train/model")
     def train_model():
@@ -200,9 +210,12 @@ def _network_input(req) -> np.ndarray:
     return convert(lambda image: digit.network_input(image, req.preprocess, req.center, req.shift), req.image)
 
 
-def _json(payload: dict) -> Response:
-    # json.dumps directly: FastAPI's jsonable_encoder walks every float and costs ~10x the forward pass.
-    return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
+def _json(payload: dict, status: int = 200) -> Response:
+    # json.dumps directly, in the worker thread: FastAPI's jsonable_encoder walks every float (about 10x the
+    # forward pass) and runs on the event loop. No NaN or infinity: the answer is always JSON.
+    return Response(
+        json.dumps(payload, separators=(",", ":"), allow_nan=False), status_code=status, media_type="application/json"
+    )
 
 
 def _warm_up(models: dict[str, Model]) -> None:
@@ -216,52 +229,14 @@ def _warm_up(models: dict[str, Model]) -> None:
     forward_all(models, digit.preprocess(digit.array_from_png(buf.getvalue())), "base64")
 
 
-def shape_report(body: dict) -> dict:
-    """Output size and parameter counts of one conv layer, via :mod:`cnnlab.shapes` (422 on a bad layer).
-
-    Example:
-        >>> r = shape_report({"size": [6, 6], "kernel_size": 3, "in_channels": 3, "out_channels": 2})
-        >>> r["out_shape"], r["params"]["conv"], r["params"]["locally_connected"], r["params"]["dense"]
-        ([2, 4, 4], 56, 896, 3488)
-    """
-    unknown = sorted(set(body) - {"size", "kernel_size", "stride", "padding", "in_channels", "out_channels"})
-    if unknown:
-        raise ApiError(
-            422,
-            f"unknown field(s) {', '.join(unknown)}; expected size, kernel_size, stride, padding, in_channels, out_channels",
-        )
-    if "size" not in body or "kernel_size" not in body:
-        raise ApiError(422, "size (W, or [H, W]) and kernel_size (F) are required")
-    size = body["size"] if isinstance(body["size"], list) else [body["size"]]
-    kernel, stride, padding = body["kernel_size"], body.get("stride", 1), body.get("padding", 0)
-    in_channels, out_channels = body.get("in_channels", 1), body.get("out_channels", 1)
-    if not 1 <= len(size) <= 2:
-        raise ApiError(422, f"size must be W or [H, W], got {body['size']!r}")
-    try:
-        out = [conv_output_size(n, kernel, stride, padding) for n in size]
-        counts = conv_param_counts((in_channels, *size), out_channels, kernel, stride, padding)
-    except (ValueError, TypeError) as err:
-        raise ApiError(422, str(err)) from None
-    letters = "HW"[-len(size) :]
-    formulas = [f"{a}_out = {output_size_formula(n, kernel, stride, padding, letter=a)}" for a, n in zip(letters, size)]
-    return {
-        "output_size": out,
-        "out_shape": [out_channels, *out],
-        "formula": formulas,
-        "params": {
-            "conv": counts.conv,
-            "locally_connected": counts.locally_connected,
-            "dense": counts.dense,
-            "positions": counts.positions,
-            "tied_reduction": counts.tied_reduction,
-            "dense_reduction": counts.dense_reduction,
-        },
-    }
-
-
 def _add_error_handlers(app: FastAPI) -> None:
     def reply(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message, "status": status}, status_code=status)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request, err: Exception):
+        # A bug, not a user mistake: still one JSON object, so that every response parses.
+        return reply(500, f"internal error ({type(err).__name__}); please report it")
 
     @app.exception_handler(ApiError)
     async def api_error(_request, err: ApiError):

@@ -29,6 +29,7 @@ from cnnlab import spec as S
 from cnnlab.data.dataset import Dataset
 from cnnlab.train.callbacks import Callback
 from cnnlab.train.config import TrainConfig
+from cnnlab.train.preflight import check_fits
 from cnnlab.train.recipes import recipe
 
 #: The page's training config before the request's options (the registry's ``page`` recipe).
@@ -43,6 +44,7 @@ DEFAULTS = {
 }
 LIMITS = {"epochs": (1, 30), "train_subset": (100, 60000)}
 MAX_PARAMS = 1_000_000  # a page click should not start an hour-long run
+MAX_MEMORY = 2 * 10**9  # bytes a page's run may need (training batch and evaluation, cnnlab.spec.estimate_memory)
 INPUT_SHAPE, NUM_CLASSES = (1, 28, 28), 10  # the page trains on MNIST
 
 
@@ -66,6 +68,9 @@ class _Recorder(Callback):
             self.job.epochs.append({"epoch": epoch} | keep)  # fit counts epochs from 1
             self.job.filters = _filters(trainer.net)
         return self.job.stop_requested.is_set()
+
+    def on_batch_end(self, step: int, trainer) -> bool:
+        return self.job.stop_requested.is_set()  # a stop takes effect within one batch
 
 
 def _filters(net: engine.Network) -> dict | None:
@@ -105,7 +110,8 @@ class TrainingJob:
         """Page options merged into the defaults, checked, and the parsed network.
 
         Raises:
-            ValueError: naming the field and the rule (the page's bounds, then TrainConfig's).
+            ValueError: naming the field and the rule (the page's bounds, then TrainConfig's, then
+                the network: its output, its parameters and its memory estimate against :data:`MAX_MEMORY`).
         """
         unknown = sorted(set(request) - set(DEFAULTS))
         if unknown:
@@ -121,13 +127,23 @@ class TrainingJob:
             raise ValueError(
                 f"model must be a spec text like 'conv(6,5,p=2)-relu-maxpool(2)-flatten-linear', got {options['model']!r}"
             )
-        self.train_config(options).validate()
+        config = self.train_config(options).validate()
         layers = S.resolve(options["model"], NUM_CLASSES)
         params = sum(info.params for info in S.analyze(layers, INPUT_SHAPE))  # counted before anything is allocated
         if params > MAX_PARAMS:
             raise ValueError(
                 f"model has {params:,} parameters; the page trains at most {MAX_PARAMS:,} (use cnnlab train)"
             )
+        n_test = len(self.data.y_test) if self.data is not None else 10_000  # MNIST's test set
+        check_fits(
+            config,
+            INPUT_SHAPE,
+            NUM_CLASSES,
+            config.train_subset,
+            n_test,
+            limit=min(MAX_MEMORY, S.memory_limit()),
+            hint="the page's limit; train larger networks with cnnlab train",
+        )
         return options, layers
 
     def train_config(self, options: dict) -> TrainConfig:
@@ -164,7 +180,7 @@ class TrainingJob:
             return self.thread
 
     def stop(self) -> None:
-        """Ask the run to stop after the current epoch."""
+        """Ask the run to stop: no optimizer step after the batch in progress (then the test set is evaluated)."""
         self.stop_requested.set()
 
     def _run(self, net: engine.Network, opts: dict) -> None:
@@ -181,7 +197,8 @@ class TrainingJob:
                 self.train_config(opts), dataset=self.data, callbacks=[_Recorder(self)], progress=False, net=net
             )
             with self.lock:
-                self.state = "stopped" if self.stop_requested.is_set() and len(self.epochs) < opts["epochs"] else "done"
+                stopped = self.stop_requested.is_set() and history.stopped_early is not None
+                self.state = "stopped" if stopped else "done"
                 self.final = history.final
                 self.trained = net.cpu().eval() if self.epochs else None
         except Exception as err:  # reported to the page: the thread has no one else to tell
