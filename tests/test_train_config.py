@@ -57,3 +57,15 @@ def test_toml_types_are_strict_and_files_bounded(tmp_path):
     (tmp_path / "big.json").write_text("{" + " " * 2_000_000 + "}")
     with pytest.raises(ValueError, match="is larger than 1,000,000 bytes"):
         TrainConfig.from_file(tmp_path / "big.json")
+
+
+def test_a_run_folders_config_json_trains_again_as_configured(tmp_path):
+    from cnnlab.train import fit
+
+    config = TrainConfig(model="logreg", dataset="digits", epochs=1, lr=0.05, seed=3)
+    fit(config, out=tmp_path / "run")
+    again = TrainConfig.from_file(tmp_path / "run" / "config.json", epochs=2)
+    assert again == config.replace(epochs=2)
+    (tmp_path / "hand.json").write_text('{"model": "logreg", "spec": "flatten-linear"}')
+    with pytest.raises(ValueError, match="unknown field"):  # only a run's own record is skipped
+        TrainConfig.from_file(tmp_path / "hand.json")

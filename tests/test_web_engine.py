@@ -55,6 +55,11 @@ def shape_cases() -> list[list]:
             W, F, S_, P, d = args
         cases.append([W, F, S_, P, d])
     cases += [[28, 5, 2, 0, 1], [5, 3, 1, 1, 1], [28, 2, 2, 0, 1], [3, 9, 1, 0, 1], [1000000, 2, 3, 0, 1]]
+    # Huge strides: the fix suggestion is modular arithmetic in both languages, never a loop over S.
+    cases += [[28, 3, 10**8 + 1, 0, 1], [28, 3, 10**8, 0, 1], [2**31 - 1, 4, 2**30 + 1, 3, 1], [999, 4, 98, 0, 1]]
+    cases += [
+        [RNG.randint(1, 10**6), RNG.randint(1, 9), RNG.randint(6, 10**9), RNG.randint(0, 4), 1] for _ in range(40)
+    ]
     return cases
 
 

@@ -25,7 +25,7 @@ def train(
         None,
         "--model",
         "-m",
-        help="Preset (cnnlab presets) or spec text. Default: lenet. A preset with a recipe (fast, fast995) trains with it.",
+        help="Preset (cnnlab presets) or spec text. Default: cnn (the course's CNN; fits every dataset). A preset with a recipe (fast, fast995) trains with it.",
     ),
     dataset: str = typer.Option(
         None,

@@ -33,7 +33,7 @@ class TrainConfig:
     """Everything that determines a training run (together with the code version).
 
     Attributes:
-        model: preset name or text spec (see ``cnnlab.spec``).
+        model: preset name or text spec (see ``cnnlab.spec``); default ``cnn``, the course's CNN.
         dataset: registry name (``digits``, ``mnist1d``, ``mnist``, ``folder:PATH``, ``ising:PATH``...).
         data_dir: folder with the dataset's standard files (offline use), or None for the cache.
         epochs, batch_size: length of training and examples per step.
@@ -59,7 +59,7 @@ class TrainConfig:
         eval_every_epoch: evaluate on the test set after every epoch (else only at the end).
     """
 
-    model: str = "lenet"
+    model: str = "cnn"  # the course's CNN: it fits every embedded dataset (8x8 digits, 28x28, 1-D)
     dataset: str = "digits"
     data_dir: str | None = None
     epochs: int = 5
@@ -154,8 +154,15 @@ class TrainConfig:
             ) from None
         if not isinstance(data, dict):
             raise ValueError(f"config file {path} must hold an object of fields, got {type(data).__name__}")
+        if "cnnlab_version" in data:  # a run folder's config.json: train again as that run was configured
+            data = {k: v for k, v in data.items() if k not in RUN_RECORD_KEYS}
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls.from_dict(data, source=str(path))
+
+
+#: What ``cnnlab train`` writes into a run folder's config.json beside the config's own fields (the
+#: trained network, its data and where it ran); ``--config RUN/config.json`` skips them.
+RUN_RECORD_KEYS = ("spec", "input_shape", "classes", "normalize", "params", "cnnlab_version", "system")
 
 
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2, "adadelta": 1.0}

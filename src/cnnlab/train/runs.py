@@ -37,8 +37,6 @@ from cnnlab._version import __version__
 from cnnlab.io import TEMPORARY_NAME, WriteError, atomic_write_bytes, atomic_write_text
 from cnnlab.train.config import MAX_CONFIG_BYTES, TrainConfig, field_names
 
-RUN_KEYS = ("spec", "input_shape", "classes", "normalize", "params", "cnnlab_version")
-
 
 def write_run_config(out: Path, config: TrainConfig, net: engine.Network, data, system: dict | None = None) -> None:
     """``config.json``: the resolved config plus what is needed to rebuild the model without the data.

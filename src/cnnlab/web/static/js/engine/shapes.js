@@ -56,14 +56,17 @@ export function convOutputSize(size, kernelSize, stride = 1, padding = 0, dilati
   return floorDiv(numerator, stride) + 1;
 }
 
-// Nearest padding, and a kernel size and a stride, for which the filter tiles the input exactly.
+// Nearest padding, and a kernel size and a stride, for which the filter tiles the input exactly, in O(1)
+// whatever the stride (cnnlab.shapes._suggest_fix): a huge stride typed into the page must not freeze it.
+const STRIDE_CANDIDATES = 64;
+
 function suggestFix(size, span, stride, padding) {
   const options = [];
-  for (let p = padding + 1; p <= padding + stride; p++) {
-    if (mod(size - span + 2 * p, stride) === 0) {
-      options.push(`padding=${p} (gives ${floorDiv(size - span + 2 * p, stride) + 1})`);
-      break;
-    }
+  const numerator = size - span + 2 * padding;
+  const extra = extraPadding(numerator, stride);
+  if (extra !== null) {
+    const p = padding + extra;
+    options.push(`padding=${p} (gives ${floorDiv(size - span + 2 * p, stride) + 1})`);
   }
   for (const k of [span - 1, span + 1]) {
     if (k >= 1 && k <= size + 2 * padding && mod(size - k + 2 * padding, stride) === 0) {
@@ -71,13 +74,31 @@ function suggestFix(size, span, stride, padding) {
       break;
     }
   }
-  for (let s = stride - 1; s > 0; s--) {
-    if (mod(size - span + 2 * padding, s) === 0) {
-      options.push(`stride=${s} (gives ${floorDiv(size - span + 2 * padding, s) + 1})`);
+  // The largest stride below S that divides W - F + 2P; only a few candidates (stride 1 always works).
+  const low = Math.max(stride - 1 - STRIDE_CANDIDATES, 1);
+  const strides = [];
+  for (let s = stride - 1; s > low; s--) strides.push(s);
+  strides.push(1);
+  for (const s of strides) {
+    if (mod(numerator, s) === 0) {
+      options.push(`stride=${s} (gives ${floorDiv(numerator, s) + 1})`);
       break;
     }
   }
   return options.length ? `choose ${options.join(" or ")}` : "change kernel_size, stride or padding";
+}
+
+// Smallest d in [1, S] with (numerator + 2d) % S == 0, or null (S even, numerator odd): 2 has an inverse
+// modulo an odd S, so no search. BigInt because numerator x S can pass 2^53.
+function extraPadding(numerator, stride) {
+  if (stride % 2) {
+    const s = BigInt(stride);
+    const d = Number((((-BigInt(numerator) * ((s + 1n) / 2n)) % s) + s) % s);
+    return d || stride;
+  }
+  if (mod(numerator, 2)) return null;
+  const half = stride / 2;
+  return mod(-(numerator / 2), half) || half;
 }
 
 // Parameters of a conv layer on inShape = [C, W] or [C, H, W], of its untied (locally connected) twin
