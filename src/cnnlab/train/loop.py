@@ -63,6 +63,7 @@ class Trainer:
         log: Callable[[str], None] | None = print,
         progress: bool | None = None,
         dist: distributed.Context = distributed.Context(),
+        net: torch.nn.Module | None = None,
     ):
         self.config = config.validate()
         self.dist = dist  # one process unless started by torchrun (see cnnlab.train.distributed)
@@ -74,7 +75,11 @@ class Trainer:
         self.device = distributed.local_device(pick_device(config.device), dist)
         self.data = dataset if dataset is not None else load_data(config)
         self._prepare_data()
-        self.net = engine.build(config.model, self.data.input_shape, self.data.num_classes, seed=config.seed)
+        self.net = (
+            net
+            if net is not None
+            else engine.build(config.model, self.data.input_shape, self.data.num_classes, seed=config.seed)
+        )
         self.memory_format = (
             torch.channels_last if config.channels_last and len(self.data.input_shape) == 3 else torch.contiguous_format
         )
@@ -83,7 +88,7 @@ class Trainer:
             distributed.check_batch_size(config.batch_size, dist.world_size)
             distributed.check_last_batch(len(self.y_train), config.batch_size, dist.world_size)
             self.net = distributed.sync_batchnorm(self.net, self.device)
-        self.loss_model = self.net.logits_model()
+        self.loss_model = self.net.logits_model() if isinstance(self.net, engine.Network) else self.net
         self.optimizer = make_optimizer(config, self.net.parameters())
         self.train_model = distributed.wrap(self.loss_model, dist, self.device)  # DDP when several processes
         self.amp_dtype = amp_dtype(config.amp, self.device)
@@ -260,8 +265,8 @@ class Trainer:
             "train_seconds": train_seconds,
             "wall_seconds": time.perf_counter() - started,
             "epochs": len(self.history.epochs),
-            "params": self.net.num_params,
-            "model": self.net.spec_text,
+            "params": sum(p.numel() for p in self.net.parameters()),
+            "model": getattr(self.net, "spec_text", type(self.net).__name__),
             "dataset": self.data.name,
             "run_dir": str(self.out) if self.out is not None else None,
         }
@@ -302,6 +307,7 @@ def fit(
     resume: str | Path | None = None,
     log: Callable[[str], None] | None = None,
     progress: bool | None = None,
+    net: torch.nn.Module | None = None,
 ) -> History:
     """Train a network as ``config`` says; returns the :class:`History`.
 
@@ -312,12 +318,14 @@ def fit(
         callbacks: extra callbacks (early stopping and checkpointing come from the config).
         resume: a checkpoint (or run folder) to continue from.
         log: where the one-line-per-epoch summary goes (``print`` for the CLI); None = silent.
+        net: a prebuilt network mapping normalised inputs to logits, trained instead of building
+            ``config.model`` (e.g. a wrapper such as the Ising classifier's spin-flip symmetrisation).
 
     Started by ``torchrun`` (``RANK``/``WORLD_SIZE`` set), every process calls ``fit`` with the same
     arguments and they train together with DistributedDataParallel (see :mod:`cnnlab.train.distributed`).
     """
     with distributed.process_group(pick_device(config.device)) as dist:
-        trainer = Trainer(config, dataset, out, callbacks, log, progress, dist)
+        trainer = Trainer(config, dataset, out, callbacks, log, progress, dist, net=net)
         if resume is not None:
             path = Path(resume)
             trainer.resume(path / "checkpoint-last.safetensors" if path.is_dir() else path)
