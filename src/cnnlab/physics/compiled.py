@@ -357,14 +357,24 @@ class CompiledLattice:
         """(num_chains,) temperature of every chain."""
         return np.repeat(self.temperatures, WORD)
 
-    def sweep(self, n: int = 1) -> None:
-        """``n`` Metropolis sweeps (every spin visited once per sweep) of every chain."""
+    def sweep(self, n: int = 1, select=None) -> None:
+        """``n`` Metropolis sweeps (every spin visited once per sweep) of every chain.
+
+        Args:
+            select: indices of the words to update (e.g. only those near Tc); default all.
+        """
         if n < 1:
             return
         set_threads(self.threads)
-        masks = threshold_masks(acceptance_thresholds(self.temperatures, self.lattice))
         kernel = _square_sweeps if self.lattice == "square" else _triangular_sweeps
-        kernel(self.words, masks, self.state, int(n))
+        if select is None:
+            masks = threshold_masks(acceptance_thresholds(self.temperatures, self.lattice))
+            kernel(self.words, masks, self.state, int(n))
+            return
+        select = np.asarray(select, dtype=np.intp)
+        words, state = self.words[select], self.state[select]  # copies: updated, then written back
+        kernel(words, threshold_masks(acceptance_thresholds(self.temperatures[select], self.lattice)), state, int(n))
+        self.words[select], self.state[select] = words, state
 
     def measure(self) -> tuple[np.ndarray, np.ndarray]:
         """Energy per spin and magnetization per spin of every chain, each (num_chains,)."""

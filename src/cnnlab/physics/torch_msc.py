@@ -160,3 +160,9 @@ class TorchLattice:
     def magnetization(self) -> np.ndarray:
         """Magnetization per spin of every chain, (num_chains,)."""
         return self.spins().mean(axis=(1, 2), dtype=np.float64)
+
+    def measure(self) -> tuple[np.ndarray, np.ndarray]:
+        """Energy and magnetization per spin of every chain (on the host), each (num_chains,)."""
+        from cnnlab.physics.wolff import energy_magnetization
+
+        return energy_magnetization(self.spins())

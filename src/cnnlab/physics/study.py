@@ -1,0 +1,409 @@
+"""``cnnlab ising study``: the phase transition measured every way the papers do, each beside its exact value.
+
+1. **Binder cumulant crossing** of Monte Carlo data (the classical baseline a physicist checks
+   every ML number against): ``U4(T, L)`` at three sizes, Tc where the two largest cross.
+2. **CNN and dense network** (Carrasquilla & Melko 2017; :mod:`cnnlab.physics.tc`): Tc(L) where
+   P(ordered) = 1/2, extrapolated in 1/L.
+3. **nu from a data collapse** of the CNN's P(ordered; T, L) against ``(T - Tc) L^(1/nu)``.
+4. **Learning by confusion** (van Nieuwenburg et al. 2017): the W-shaped accuracy's middle peak.
+5. **PCA** (Wang 2016): the first component is the magnetization; Tc from its Binder crossing.
+6. **Transfer to the triangular lattice** (Tc = 4/ln 3): the square-lattice CNN, never shown a
+   triangular configuration, finds where they order.
+7. **Pooling vs renormalization** (:mod:`cnnlab.physics.rg`).
+
+:func:`run_study` returns a :class:`StudyResult`; :mod:`cnnlab.physics.study_report` writes the
+report (markdown table with a pass/fail column, PNG figures, ``result.json``).
+
+Example:
+    >>> StudyConfig.quick_mode().binder_sizes
+    [8, 16]
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from cnnlab.physics import dataset as ising_data
+from cnnlab.physics.exact import TC, TC_TRIANGULAR
+from cnnlab.physics.fss import collapse, curve_crossing
+from cnnlab.physics.ising import simulate
+from cnnlab.physics.phases import crossing, predict_ordered
+from cnnlab.physics.rg import run_rg
+from cnnlab.physics.tc import TcConfig, load_or_generate, run_tc
+from cnnlab.physics.unsupervised import binder, confusion, confusion_peak, principal_components
+
+__all__ = ["StudyConfig", "StudyResult", "run_study"]
+
+
+def _grid(start: float, stop: float, step: float) -> list[float]:
+    return np.round(np.arange(start, stop + step / 2, step), 10).tolist()
+
+
+@dataclass
+class StudyConfig:
+    """Sizes and effort of every part of the study; :meth:`quick_mode` is the CI version."""
+
+    quick: bool = False
+    seed: int = 0
+    threads: int = 1
+    device: str = "cpu"
+    tc: TcConfig = field(default_factory=TcConfig)
+    binder_sizes: list[int] = field(default_factory=lambda: [16, 32, 64])
+    binder_temperatures: list[float] = field(default_factory=lambda: _grid(2.2, 2.34, 0.01))
+    binder_chains: int = 256
+    binder_sweeps: int = 4000
+    confusion_size: int = 32
+    confusion_temperatures: list[float] = field(default_factory=lambda: _grid(1.0, 3.5, 0.05))
+    confusion_samples: int = 128
+    confusion_epochs: int = 5
+    confusion_range: tuple[float, float] = (1.5, 3.0)
+    pca_sizes: list[int] = field(default_factory=lambda: [16, 32])
+    triangular_size: int = 48
+    triangular_temperatures: list[float] = field(default_factory=lambda: _grid(3.2, 4.1, 0.05))
+    triangular_samples: int = 256
+    rg_size: int = 64
+    rg_steps: int = 4
+
+    @classmethod
+    def full_mode(cls, seed: int = 0, threads: int = 1, device: str = "cpu") -> StudyConfig:
+        """The full study (about 10 minutes on 2 cores)."""
+        return cls(seed=seed, threads=threads, device=device, tc=TcConfig(seed=seed, threads=threads, device=device))
+
+    @classmethod
+    def quick_mode(cls, seed: int = 0, threads: int = 1, device: str = "cpu") -> StudyConfig:
+        """Small lattices and few samples: every step runs in about a minute (numbers are rough)."""
+        tc = TcConfig(
+            sizes=[8, 16],
+            fine=_grid(2.1, 2.5, 0.05),
+            samples=64,
+            critical_samples=128,
+            epochs=6,
+            ensemble=1,
+            bootstrap=50,
+            seed=seed,
+            threads=threads,
+            device=device,
+        )
+        return cls(
+            quick=True,
+            seed=seed,
+            threads=threads,
+            device=device,
+            tc=tc,
+            binder_sizes=[8, 16],
+            binder_temperatures=_grid(2.1, 2.5, 0.05),
+            binder_chains=64,
+            binder_sweeps=600,
+            confusion_size=16,
+            confusion_temperatures=_grid(1.0, 3.5, 0.1),
+            confusion_samples=64,
+            confusion_epochs=3,
+            confusion_range=(1.5, 3.0),
+            pca_sizes=[8, 16],
+            triangular_size=12,
+            triangular_temperatures=_grid(3.0, 4.4, 0.1),
+            triangular_samples=64,
+            rg_size=16,
+            rg_steps=2,
+        )
+
+
+@dataclass
+class StudyResult:
+    """Every measurement of the study: ``rows`` is the report's table, ``parts`` the details."""
+
+    config: StudyConfig
+    rows: list[dict] = field(default_factory=list)
+    parts: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+    rg_examples: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)  # L -> a trained square-lattice CNN (Z2Symmetric)
+
+    def add(self, quantity: str, method: str, value: float, error: float, exact, criterion: str, passed) -> None:
+        self.rows.append(
+            {
+                "quantity": quantity,
+                "method": method,
+                "value": float(value),
+                "error": float(error),
+                "exact": exact,
+                "criterion": criterion,
+                "passed": None if passed is None else bool(passed),
+            }
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "quick": self.config.quick,
+            "rows": self.rows,
+            "all_passed": all(r["passed"] is not False for r in self.rows),
+            "parts": self.parts,
+            "seconds": self.seconds,
+            "config": asdict(self.config),
+        }
+
+
+def _relative(value: float, exact: float) -> float:
+    return abs(value - exact) / exact
+
+
+def _binder_part(config: StudyConfig, result: StudyResult) -> None:
+    curves = {}
+    for i, L in enumerate(config.binder_sizes):
+        sim = simulate(
+            L,
+            config.binder_temperatures,
+            sweeps=config.binder_sweeps,
+            thermalization=ising_data.default_thermalization(L),
+            chains=config.binder_chains,
+            seed=config.seed + i,
+            threads=config.threads,
+        )
+        rows = sim.observables()
+        curves[L] = {key: [r[key] for r in rows] for key in ("binder", "binder_error", "energy_per_spin")}
+    T = np.asarray(config.binder_temperatures)
+    crossings = {}
+    for small, large in itertools.pairwise(config.binder_sizes):
+        a, b = curves[small], curves[large]
+        crossings[f"{small}/{large}"] = curve_crossing(
+            T, a["binder"], a["binder_error"], b["binder"], b["binder_error"]
+        )
+    tc, err = crossings[f"{config.binder_sizes[-2]}/{config.binder_sizes[-1]}"]
+    result.parts["binder"] = {
+        "temperatures": T.tolist(),
+        "curves": {str(L): c for L, c in curves.items()},
+        "crossings": crossings,
+    }
+    result.add(
+        "Tc",
+        f"Binder U4 crossing, L = {config.binder_sizes[-2]}/{config.binder_sizes[-1]}",
+        tc,
+        err,
+        TC,
+        "within 0.2 %",
+        _relative(tc, TC) <= 0.002,
+    )
+
+
+def _tc_part(config: StudyConfig, result: StudyResult, data):
+    tc_result = run_tc(config.tc, data=data)
+    d = tc_result.to_dict()
+    result.parts["tc"] = d
+    result.add(
+        "Tc",
+        "CNN, P(ordered) = 1/2, fit Tc + a/L",
+        d["tc_estimate"],
+        d["tc_error"],
+        TC,
+        "within 0.5 % and 2 sigma",
+        _relative(d["tc_estimate"], TC) <= 0.005 and d["within_two_sigma"],
+    )
+    if config.tc.dense_model:
+        from cnnlab.physics.fss import extrapolate
+
+        sizes = config.tc.sizes
+        fit = extrapolate(
+            sizes,
+            [d["per_size"][str(L)]["dense"]["tc"] for L in sizes],
+            [d["per_size"][str(L)]["dense"]["tc_error"] for L in sizes],
+        )
+        result.parts["dense"] = fit.to_dict()
+        result.add("Tc", "dense network (100 hidden), same fit", fit.tc, fit.tc_error, TC, "reported", None)
+    curves = {}
+    for L in config.tc.sizes:
+        r = d["per_size"][str(L)]
+        curves[L] = (
+            np.asarray(r["temperatures"]),
+            np.asarray(r["cnn"]["curve"]),
+            np.maximum(np.asarray(r["cnn"]["curve_error"]), 0.005),
+        )
+    c = collapse(curves)
+    result.parts["collapse"] = c.to_dict()
+    result.add(
+        "nu", "data collapse of the CNN's P(ordered; T, L)", c.nu, c.nu_error, 1.0, "1.0 +- 0.1", abs(c.nu - 1.0) <= 0.1
+    )
+    return tc_result
+
+
+def _confusion_part(config: StudyConfig, result: StudyResult) -> None:
+    # A uniform temperature grid with equal samples: the accuracy weighs every T alike.
+    L = config.confusion_size
+    data = ising_data.generate(
+        [L], config.confusion_temperatures, config.confusion_samples, seed=config.seed + 3, threads=config.threads
+    )
+    T = data.temperatures[L]
+    grid = np.unique(T)
+    lo, hi = config.confusion_range
+    proposals = [(a + b) / 2 for a, b in itertools.pairwise(grid) if lo <= (a + b) / 2 <= hi]
+    accuracy = confusion(
+        data.spins[L],
+        T,
+        proposals,
+        epochs=config.confusion_epochs,
+        seed=config.seed,
+        device=config.device,
+        threads=config.threads,
+    )
+    peak = confusion_peak(proposals, accuracy)
+    result.parts["confusion"] = {"L": L, "proposals": proposals, "accuracy": accuracy.tolist(), "peak": peak}
+    step = float(np.diff(grid).min())
+    result.add(
+        "Tc",
+        f"learning by confusion, middle peak (L = {L}, T step {step:g})",
+        peak,
+        float("nan"),
+        TC,
+        "within 1 %",
+        _relative(peak, TC) <= 0.01,
+    )
+
+
+def _pca_part(config: StudyConfig, result: StudyResult, data) -> None:
+    part, curves = {}, {}
+    for L in config.pca_sizes:
+        spins, T = data.spins[L], data.temperatures[L]
+        pca = principal_components(spins)
+        p1 = pca.project(spins)[:, 0]
+        m = np.abs(spins.mean(axis=(1, 2)))
+        r = float(np.corrcoef(np.abs(p1), m)[0, 1])
+        grid = np.unique(T)
+        u = [binder(p1[t == T]) for t in grid]
+        # Error of U by the jackknife over the samples at each temperature, in blocks of 16.
+        errors = []
+        for t in grid:
+            q = p1[t == T]
+            blocks = np.array_split(np.arange(len(q)), 16)
+            jack = [binder(np.delete(q, b)) for b in blocks]
+            errors.append(float(np.sqrt((len(blocks) - 1) * np.var(jack))))
+        curves[L] = (grid, np.array(u), np.array(errors))
+        part[str(L)] = {
+            "explained": pca.explained.tolist(),
+            "r_abs_p1_abs_m": r,
+            "temperatures": grid.tolist(),
+            "binder": u,
+            "binder_error": errors,
+        }
+        result.add("|r|", f"PCA: corr(|first component|, |m|), L = {L}", abs(r), 0.0, 1.0, ">= 0.95", abs(r) >= 0.95)
+    small, large = config.pca_sizes[-2], config.pca_sizes[-1]
+    near = (curves[large][0] > config.tc.train_below) & (curves[large][0] < config.tc.train_above)
+    args = [
+        curves[small][0][near],
+        curves[small][1][near],
+        curves[small][2][near],
+        curves[large][1][near],
+        curves[large][2][near],
+    ]
+    tc, err = curve_crossing(*args, degree=2)
+    part["tc"], part["tc_error"] = tc, err
+    result.parts["pca"] = part
+    result.add(
+        "Tc",
+        f"PCA: Binder crossing of the first component, L = {small}/{large}",
+        tc,
+        err,
+        TC,
+        "within 2 %",
+        _relative(tc, TC) <= 0.02,
+    )
+
+
+def _triangular_part(config: StudyConfig, result: StudyResult, tc_result) -> None:
+    L = config.triangular_size
+    tri = ising_data.generate(
+        [L],
+        config.triangular_temperatures,
+        config.triangular_samples,
+        seed=config.seed + 7,
+        threads=config.threads,
+        lattice="triangular",
+    )
+    # The square-lattice CNN trained at the nearest size; its GAP layer makes it size-agnostic.
+    source = min(tc_result.models, key=lambda s: abs(s - L))
+    net = tc_result.models[source]
+    size_agnostic = type(net)(torch.nn.Sequential(*net.net))
+    x = torch.as_tensor(tri.spins[L], dtype=torch.float32).unsqueeze(1)
+    p = predict_ordered(size_agnostic, x)
+    T = tri.temperatures[L]
+    grid = np.unique(T)
+    curve = np.array([p[t == T].mean() for t in grid])
+    tc = crossing(grid, curve)
+    boot = [
+        crossing(grid, [np.random.default_rng(k).choice(p[t == T], size=(t == T).sum()).mean() for t in grid])
+        for k in range(100)
+    ]
+    err = float(np.nanstd(boot))
+    result.parts["triangular"] = {
+        "L": L,
+        "network_trained_at": source,
+        "temperatures": grid.tolist(),
+        "curve": curve.tolist(),
+        "tc": tc,
+    }
+    result.add(
+        "Tc (triangular)",
+        f"square-lattice CNN (L = {source}) on triangular L = {L}",
+        tc,
+        err,
+        TC_TRIANGULAR,
+        "within 2 %",
+        _relative(tc, TC_TRIANGULAR) <= 0.02,
+    )
+
+
+def _rg_part(config: StudyConfig, result: StudyResult) -> None:
+    rg = run_rg(L=config.rg_size, temperatures=[1.8, TC, 3.0], samples=64, steps=config.rg_steps, seed=config.seed)
+    d = rg.to_dict()
+    result.parts["rg"] = d
+    result.rg_examples = rg.examples
+    critical = d["flows"]["majority"][f"{TC:.6g}"]["nn_correlation"]
+    drift = max(critical) - min(critical)
+    result.add(
+        "RG fixed point",
+        "majority rule at Tc: nn correlation drift over the flow",
+        drift,
+        0.0,
+        0.0,
+        "< 0.1",
+        drift < 0.1,
+    )
+    up = d["flows"]["max"]["3"]["abs_magnetization"][-1]
+    result.add(
+        "max pooling", "|m| after max pooling at T = 3 (breaks Z2: flows to all up)", up, 0.0, 1.0, "> 0.9", up > 0.9
+    )
+
+
+def run_study(config: StudyConfig, *, cache: bool = True, progress=None) -> StudyResult:
+    """Run every part of the study (see the module docstring); ``progress(line)`` reports each part.
+
+    Args:
+        cache: reuse/save the phase classifier's configurations under ``$CNNLAB_DATA/ising``.
+    """
+    say = progress or (lambda line: None)
+    result = StudyResult(config)
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, config.threads))
+
+    def timed(name: str, step):
+        started = time.perf_counter()
+        say(f"study: {name} ...")
+        out = step()
+        result.seconds[name] = time.perf_counter() - started
+        return out
+
+    try:
+        timed("binder", lambda: _binder_part(config, result))
+        data, _ = timed("data", lambda: load_or_generate(config.tc, cache))
+        tc_result = timed("tc", lambda: _tc_part(config, result, data))
+        timed("confusion", lambda: _confusion_part(config, result))
+        timed("pca", lambda: _pca_part(config, result, data))
+        timed("triangular", lambda: _triangular_part(config, result, tc_result))
+        timed("rg", lambda: _rg_part(config, result))
+    finally:
+        torch.set_num_threads(before)
+    result.models = tc_result.models
+    return result
