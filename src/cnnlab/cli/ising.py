@@ -108,8 +108,10 @@ def _emit(as_json: bool):
 
 
 def _print_json(payload: dict, as_json: bool) -> None:
+    from cnnlab.physics.reports import finite
+
     if as_json:
-        typer.echo(json.dumps(payload))
+        typer.echo(json.dumps(finite(payload), allow_nan=False))
 
 
 THREADS_HELP = "CPU threads for the Monte Carlo and torch (results do not depend on it for the Monte Carlo)."
@@ -224,19 +226,19 @@ def dataset(
 
 @ising_app.command("tc")
 def tc(
-    L: str = typer.Option("16,32,64", "--L", help="Lattice sides (at least two), e.g. 16,32,64."),
+    L: str = typer.Option("24,32,64", "--L", help="Lattice sides (at least two), e.g. 24,32,64."),
     T: str = typer.Option(
         "1.0:2.0:0.1,2.5:3.5:0.1", "--T", help="Coarse grid far from Tc (training, and the curve's ends)."
     ),
     T_fine: str = typer.Option("2.1:2.44:0.02", "--T-fine", help="Fine grid near Tc (never trained on; the crossing)."),
     samples: int = typer.Option(128, "--samples", help="Configurations per (L, T) on the coarse grid; half train."),
-    critical_samples: int = typer.Option(512, "--critical-samples", help="Configurations per (L, T) on the fine grid."),
+    critical_samples: int = typer.Option(256, "--critical-samples", help="Configurations per (L, T) on the fine grid."),
     model: str = typer.Option(None, "--model", help="CNN spec (default: the GAP CNN with circular padding)."),
     dense: bool = typer.Option(True, "--dense/--no-dense", help="Also train the dense network (100 hidden units)."),
     epochs: int = typer.Option(8, "--epochs"),
     bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap resamples for the errors."),
     ensemble: int = typer.Option(
-        3, "--ensemble", help="Networks averaged at the largest L (smaller L get proportionally more)."
+        4, "--ensemble", help="Networks averaged at the largest L (smaller L get proportionally more)."
     ),
     seed: int = typer.Option(0, "--seed"),
     seeds: int = typer.Option(1, "--seeds", help="Repeat with seeds seed..seed+N-1 and report the mean and spread."),

@@ -20,8 +20,9 @@ independent chains. What changes here is *how* the work is ordered, which NumPy 
 
 The lattice is stored whole, ``(words, L, L)`` uint64, row-major; the checkerboard colour of site
 (i, j) is ``(i + j) % 2``. The triangular lattice (the square one plus the (i+1, j+1) diagonal,
-six neighbours) uses three colours ``(i + j) % 3`` (L divisible by 3) and the same acceptance with
-three classes: k = 2, 1, 0 anti-aligned neighbours flip with exp(-4/T), exp(-8/T), exp(-12/T).
+six neighbours) uses three colours ``(i + j) % 3`` (L divisible by 3), visited in a random order
+each sweep, and the same acceptance with three classes: k = 2, 1, 0 anti-aligned neighbours flip
+with exp(-4/T), exp(-8/T), exp(-12/T).
 
 Example:
     >>> lat = CompiledLattice.create(8, [1.0], chains=64, start="up", seed=0)
@@ -194,6 +195,12 @@ def _square_sweeps(spins, masks, state, n):  # pragma: no cover - compiled
         state[b, 0], state[b, 1], state[b, 2], state[b, 3] = s0, s1, s2, s3
 
 
+# The order of the three colours, drawn afresh every sweep: with one fixed order, Metropolis on the
+# triangular lattice is stationary but not ergodic enough (a 3 x 3 lattice at T = 4 lands 1.3 %
+# off the exact energy); a random order mixes the compositions and restores the exact result.
+_ORDERS = np.array([[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]], dtype=np.int64)
+
+
 @njit(cache=True, parallel=True)
 def _triangular_sweeps(spins, masks, state, n):  # pragma: no cover - compiled
     words, L = spins.shape[0], spins.shape[1]
@@ -201,7 +208,9 @@ def _triangular_sweeps(spins, masks, state, n):  # pragma: no cover - compiled
         s0, s1, s2, s3 = state[b, 0], state[b, 1], state[b, 2], state[b, 3]
         m = masks[b]
         for _ in range(n):
-            for colour in range(3):
+            u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+            order = _ORDERS[np.int64((u >> _U(11)) % _U(6))]
+            for colour in order:
                 for i in range(L):
                     row, above, below = spins[b, i], spins[b, i - 1 if i > 0 else L - 1], spins[b, (i + 1) % L]
                     for j in range((colour - i) % 3, L, 3):

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +22,29 @@ from cnnlab.physics import exact
 __all__ = ["SeedSpread", "SimulationReport", "write_json", "write_rg", "write_tc"]
 
 
+def finite(value):
+    """``value`` with every NaN or infinite float replaced by None, so that it is valid JSON.
+
+    Example:
+        >>> finite({"tc": float("nan"), "sizes": [16, 2.5]})
+        {'tc': None, 'sizes': [16, 2.5]}
+    """
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, float) or hasattr(value, "dtype"):
+        number = float(value) if not isinstance(value, (bool, int)) else value
+        return number if isinstance(number, (bool, int)) or math.isfinite(number) else None
+    return value
+
+
 def write_json(folder, payload: dict, name: str = "result.json") -> Path:
-    """``payload`` as indented JSON in ``folder/name``, written atomically."""
+    """``payload`` as indented JSON in ``folder/name`` (NaN as null), written atomically."""
     from cnnlab.train.checkpoint import atomic_write_text
 
     path = Path(folder) / name
-    atomic_write_text(path, json.dumps(payload, indent=1) + "\n")
+    atomic_write_text(path, json.dumps(finite(payload), indent=1, allow_nan=False) + "\n")
     return path
 
 

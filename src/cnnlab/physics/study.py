@@ -34,7 +34,7 @@ from cnnlab.physics.fss import collapse, curve_crossing
 from cnnlab.physics.ising import simulate
 from cnnlab.physics.phases import crossing, predict_ordered
 from cnnlab.physics.rg import run_rg
-from cnnlab.physics.tc import TcConfig, load_or_generate, run_tc
+from cnnlab.physics.tc import TcConfig, fit_sizes, load_or_generate, run_tc
 from cnnlab.physics.unsupervised import binder, confusion, confusion_peak, principal_components
 
 __all__ = ["StudyConfig", "StudyResult", "run_study"]
@@ -79,12 +79,13 @@ class StudyConfig:
         """Small lattices and few samples: every step runs in about a minute (numbers are rough)."""
         tc = TcConfig(
             sizes=[8, 16],
-            fine=_grid(2.1, 2.5, 0.05),
+            coarse=_grid(1.0, 2.0, 0.25) + _grid(2.5, 3.5, 0.25),
+            fine=_grid(2.1, 2.4, 0.1),
             samples=64,
-            critical_samples=128,
-            epochs=6,
+            critical_samples=64,
+            epochs=10,
             ensemble=1,
-            bootstrap=50,
+            bootstrap=20,
             seed=seed,
             threads=threads,
             device=device,
@@ -98,15 +99,15 @@ class StudyConfig:
             binder_sizes=[8, 16],
             binder_temperatures=_grid(2.1, 2.5, 0.05),
             binder_chains=64,
-            binder_sweeps=600,
-            confusion_size=16,
-            confusion_temperatures=_grid(1.0, 3.5, 0.1),
+            binder_sweeps=400,
+            confusion_size=8,
+            confusion_temperatures=_grid(1.0, 3.5, 0.25),
             confusion_samples=64,
             confusion_epochs=3,
             confusion_range=(1.5, 3.0),
             pca_sizes=[8, 16],
             triangular_size=12,
-            triangular_temperatures=_grid(3.0, 4.4, 0.1),
+            triangular_temperatures=_grid(3.0, 4.4, 0.2),
             triangular_samples=64,
             rg_size=16,
             rg_steps=2,
@@ -204,16 +205,9 @@ def _tc_part(config: StudyConfig, result: StudyResult, data):
         _relative(d["tc_estimate"], TC) <= 0.005 and d["within_two_sigma"],
     )
     if config.tc.dense_model:
-        from cnnlab.physics.fss import extrapolate
-
-        sizes = config.tc.sizes
-        fit = extrapolate(
-            sizes,
-            [d["per_size"][str(L)]["dense"]["tc"] for L in sizes],
-            [d["per_size"][str(L)]["dense"]["tc_error"] for L in sizes],
-        )
-        result.parts["dense"] = fit.to_dict()
-        result.add("Tc", "dense network (100 hidden), same fit", fit.tc, fit.tc_error, TC, "reported", None)
+        fit = fit_sizes(config.tc.sizes, tc_result.per_size, "dense")
+        result.parts["dense"] = fit
+        result.add("Tc", "dense network (100 hidden), same fit", fit["tc"], fit["tc_error"], TC, "reported", None)
     curves = {}
     for L in config.tc.sizes:
         r = d["per_size"][str(L)]
@@ -268,7 +262,7 @@ def _pca_part(config: StudyConfig, result: StudyResult, data) -> None:
     for L in config.pca_sizes:
         spins, T = data.spins[L], data.temperatures[L]
         pca = principal_components(spins)
-        p1 = pca.project(spins)[:, 0]
+        p1 = pca.project(spins, centred=False)[:, 0]
         m = np.abs(spins.mean(axis=(1, 2)))
         r = float(np.corrcoef(np.abs(p1), m)[0, 1])
         grid = np.unique(T)

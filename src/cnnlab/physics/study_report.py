@@ -17,6 +17,7 @@ import numpy as np
 
 from cnnlab.physics import plots
 from cnnlab.physics.exact import TC, TC_TRIANGULAR
+from cnnlab.physics.reports import finite
 
 __all__ = ["format_value", "markdown", "write_report"]
 
@@ -161,5 +162,5 @@ def write_report(study, folder) -> Path:
     plots.plot_rg_flow(parts["rg"], folder / "rg_flow.png")
     plots.plot_rg_lattices(study.rg_examples, folder / "rg_lattices.png")
     atomic_write_text(folder / "report.md", markdown(result))
-    atomic_write_text(folder / "result.json", json.dumps(result, indent=1, default=float) + "\n")
+    atomic_write_text(folder / "result.json", json.dumps(finite(result), indent=1, allow_nan=False) + "\n")
     return folder / "report.md"

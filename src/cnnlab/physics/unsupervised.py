@@ -124,10 +124,15 @@ class PCA:
     explained: np.ndarray
     mean: np.ndarray
 
-    def project(self, spins: np.ndarray) -> np.ndarray:
-        """Coordinates of configurations (N, L, L) on the components: (N, k)."""
-        x = np.asarray(spins, dtype=np.float64).reshape(len(spins), -1) - self.mean
-        return x @ self.components.T
+    def project(self, spins: np.ndarray, centred: bool = True) -> np.ndarray:
+        """Coordinates of configurations (N, L, L) on the components: (N, k).
+
+        ``centred=False`` projects the spins themselves: for the first component that is
+        ``+-L m`` exactly symmetric under a global flip (the sample mean is never exactly zero),
+        which is what a Binder cumulant needs.
+        """
+        x = np.asarray(spins, dtype=np.float64).reshape(len(spins), -1)
+        return (x - self.mean if centred else x) @ self.components.T
 
 
 def principal_components(spins: np.ndarray, k: int = 2) -> PCA:
