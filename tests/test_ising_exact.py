@@ -91,7 +91,7 @@ def test_triangular_tc_and_energy_against_known_values():
 
     # Tc: exp(4 K_c) = 3 (star-triangle / duality); there the nearest-neighbour correlation is 2/3
     # exactly (Houtappel 1950), so u(Tc) = -3 * 2/3 = -2 (three bonds per spin).
-    assert TC_TRIANGULAR == pytest.approx(4 / math.log(3)) and math.exp(4 / TC_TRIANGULAR) == pytest.approx(3)
+    assert pytest.approx(4 / math.log(3)) == TC_TRIANGULAR and math.exp(4 / TC_TRIANGULAR) == pytest.approx(3)
     assert float(triangular_energy(TC_TRIANGULAR, points=2048)) == pytest.approx(-2.0, abs=1e-4)
     # Ground state and low T: an isolated flipped spin costs 12, so u = -3 + 12 e^{-12/T} + ...
     assert float(triangular_energy(0.5)) == pytest.approx(-3.0, abs=1e-9)
