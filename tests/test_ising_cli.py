@@ -180,7 +180,7 @@ def test_tc_tiny_writes_loadable_models_and_same_seed_gives_same_tc(capsys, tmp_
     assert code == 0, err
     first = last_json(out)
     assert {"tc_estimate", "tc_error", "tc_by_size", "fit", "within_two_sigma"} <= set(first)
-    assert set(first["tc_by_size"]) == {"8", "12"} and first["fit"]["form"] == "Tc(L) = Tc + a L^(-1/1)"
+    assert set(first["tc_by_size"]) == {"8", "12"} and first["fit"]["line"]["form"] == "Tc(L) = Tc + a L^(-1/1)"
     assert (tmp_path / "a" / "tc.png").is_file() and (tmp_path / "a" / "result.json").is_file()
     model = cnnlab.load(tmp_path / "a" / "model-L12")
     assert model.net.input_shape == (1, 12, 12) and model.classes == ["disordered", "ordered"]

@@ -114,7 +114,7 @@ def _print_json(payload: dict, as_json: bool) -> None:
         typer.echo(json.dumps(finite(payload), allow_nan=False))
 
 
-THREADS_HELP = "CPU threads for the Monte Carlo and torch (results do not depend on it for the Monte Carlo)."
+THREADS_HELP = "CPU threads for the Monte Carlo (its results do not depend on it)."
 
 
 @ising_app.command("simulate")
@@ -243,6 +243,7 @@ def tc(
     seed: int = typer.Option(0, "--seed"),
     seeds: int = typer.Option(1, "--seeds", help="Repeat with seeds seed..seed+N-1 and report the mean and spread."),
     threads: int = typer.Option(DEFAULT_THREADS, "--threads", help=THREADS_HELP),
+    torch_threads: int = typer.Option(1, "--torch-threads", help="CPU threads of each network (small: 1 is fastest)."),
     device: str = typer.Option("cpu", "--device", help="Where the classifiers train: cpu, cuda or auto."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse the generated configurations."),
     save_models: bool = typer.Option(
@@ -267,6 +268,7 @@ def tc(
         ("--ensemble", ensemble, 100),
         ("--seeds", seeds, 100),
         ("--threads", threads, 1024),
+        ("--torch-threads", torch_threads, 1024),
     ):
         _count(name, value, high)
     folder = _run_dir(out, "tc")
@@ -287,6 +289,7 @@ def tc(
             ensemble=ensemble,
             seed=seed + k,
             threads=threads,
+            torch_threads=torch_threads,
             device=device,
         )
         result = tc_module.run_tc(config, cache=cache, progress=True)

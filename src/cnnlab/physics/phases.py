@@ -77,11 +77,13 @@ def train_classifier(
     seed: int,
     device: str = "cpu",
     threads: int = 0,
+    label_smoothing: float = 0.0,
 ) -> list[float]:
     """Train ``net`` on spins ``x`` (N, 1, L, L) and labels ``y`` with :func:`cnnlab.train.fit`.
 
-    Adam on cross-entropy, shuffled mini-batches, no learning-rate schedule; ``device`` is where
-    it trains (``cpu``, ``cuda`` or ``auto``). Returns the mean training loss of each epoch.
+    Adam on cross-entropy (with ``label_smoothing``), shuffled mini-batches, no learning-rate
+    schedule; ``device`` is where it trains (``cpu``, ``cuda`` or ``auto``). Returns the mean
+    training loss of each epoch.
     """
     from cnnlab.data.dataset import Dataset
     from cnnlab.train import TrainConfig, fit
@@ -99,6 +101,7 @@ def train_classifier(
         threads=threads,
         device=device,
         amp="off",
+        label_smoothing=label_smoothing,
         eval_every_epoch=False,
     )
     history = fit(config, data, net=net, log=None, progress=False)

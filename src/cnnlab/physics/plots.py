@@ -116,15 +116,16 @@ def plot_tc(result: dict, path) -> Path:
     tcs = [result["per_size"][L]["cnn"]["tc"] for L in sizes]
     errs = [result["per_size"][L]["cnn"]["tc_error"] for L in sizes]
     fit.errorbar(inv, tcs, yerr=errs, fmt="o", capsize=2, label="Tc(L) (CNN)")
-    if np.isfinite(result.get("tc_fit_slope", np.nan)):
-        xs = np.linspace(0, inv.max() * 1.1, 50)
-        fit.plot(
-            xs,
-            result["tc_estimate"] + result["tc_fit_slope"] * xs,
-            "-",
-            lw=1,
-            label=f"fit: Tc = {result['tc_estimate']:.4f} +- {result['tc_error']:.4f}",
+    xs = np.linspace(0, inv.max() * 1.1, 50)
+    info = result.get("fit", {})
+    line = info.get("line") or {"tc": result["tc_estimate"], "slope": result.get("tc_fit_slope", np.nan)}
+    if np.isfinite(line.get("slope", np.nan)):
+        fit.plot(xs, line["tc"] + line["slope"] * xs, "-", lw=1, label=f"Tc + a/L: {line['tc']:.4f}")
+    if info.get("constant"):
+        fit.axhline(
+            info["constant"]["tc"], color="C2", ls="--", lw=1, label=f"weighted mean: {info['constant']['tc']:.4f}"
         )
+    fit.set_title(f"Tc = {result['tc_estimate']:.4f} +- {result['tc_error']:.4f}", fontsize=9)
     fit.axhline(TC, color="k", lw=1, label="exact")
     fit.set_xlabel("1/L")
     fit.set_ylabel("Tc(L)")

@@ -241,7 +241,7 @@ def _confusion_part(config: StudyConfig, result: StudyResult) -> None:
         epochs=config.confusion_epochs,
         seed=config.seed,
         device=config.device,
-        threads=config.threads,
+        threads=config.tc.torch_threads,
     )
     peak = confusion_peak(proposals, accuracy)
     result.parts["confusion"] = {"L": L, "proposals": proposals, "accuracy": accuracy.tolist(), "peak": peak}
@@ -380,7 +380,7 @@ def run_study(config: StudyConfig, *, cache: bool = True, progress=None) -> Stud
     say = progress or (lambda line: None)
     result = StudyResult(config)
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, config.threads))
+    torch.set_num_threads(max(1, config.tc.torch_threads))
 
     def timed(name: str, step):
         started = time.perf_counter()
