@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -332,8 +333,21 @@ def checkerboard_sweep(spins: np.ndarray, T: float, rng: np.random.Generator) ->
         spins[flip] *= -1
 
 
+@lru_cache(maxsize=32)
+def _torch_tables(T: float, L: int, device: str):
+    """Acceptance table and checkerboard mask on ``device``, built once per (T, L, device)."""
+    import torch
+
+    table = torch.clamp(torch.exp(-2.0 * torch.arange(-4, 5, device=device) / T), max=1.0)
+    parity = torch.as_tensor(_checkerboard(L), device=device).bool()
+    return table, parity
+
+
 def torch_checkerboard_sweep(spins, T: float, generator=None) -> None:
     """:func:`checkerboard_sweep` in PyTorch (runs where ``spins`` lives, e.g. on a CUDA GPU).
+
+    The acceptance table and the checkerboard mask are made once per (T, L, device) and kept there
+    (not rebuilt and uploaded every sweep).
 
     Args:
         spins: (chains, L, L) int8 tensor in {-1, +1}, L even; updated in place.
@@ -347,9 +361,7 @@ def torch_checkerboard_sweep(spins, T: float, generator=None) -> None:
     """
     import torch
 
-    L = spins.shape[-1]
-    table = torch.clamp(torch.exp(-2.0 * torch.arange(-4, 5, device=spins.device) / T), max=1.0)
-    parity = torch.as_tensor(_checkerboard(L), device=spins.device).bool()
+    table, parity = _torch_tables(float(T), spins.shape[-1], str(spins.device))
     for colour in (False, True):
         h = spins.roll(1, 1) + spins.roll(-1, 1) + spins.roll(1, 2) + spins.roll(-1, 2)
         p = table[(spins * h + 4).long()]
