@@ -3,7 +3,8 @@
 Rows, all in the same run and on the same lattice size:
 
 * ``numpy-int8``: plain NumPy checkerboard (int8 spins, one float uniform per spin) - the baseline;
-* ``msc-numpy``: the readable multi-spin-coded reference (:mod:`cnnlab.physics.msc`);
+* ``msc-numpy``: the readable multi-spin-coded reference (:mod:`cnnlab.physics.msc`) on 1 thread
+  and on ``--threads``;
 * ``msc-compiled``: the numba kernel (:mod:`cnnlab.physics.compiled`) on 1 thread and on ``--threads``;
 * ``torch-int8``: the plain algorithm in PyTorch on ``--device``;
 * ``torch-msc``: the multi-spin-coded rule in PyTorch bitwise ops (:mod:`cnnlab.physics.torch_msc`)
@@ -83,9 +84,10 @@ def main() -> None:
     )
     rows.append(row("numpy-int8", flips * args.baseline_sweeps, wall, cpu, threads=1))
 
-    reference = MultiSpinLattice.create(L, [args.T], chains=chains, start="hot", seed=0, threads=1)
-    wall, cpu = timed(reference.sweep, max(1, args.sweeps // 4), args.repeats)
-    rows.append(row("msc-numpy", flips * max(1, args.sweeps // 4), wall, cpu, threads=1))
+    for threads in sorted({1, args.threads}):
+        reference = MultiSpinLattice.create(L, [args.T], chains=chains, start="hot", seed=0, threads=threads)
+        wall, cpu = timed(reference.sweep, max(1, args.sweeps // 4), args.repeats)
+        rows.append(row("msc-numpy", flips * max(1, args.sweeps // 4), wall, cpu, threads=threads))
 
     compiled = {}
     for threads in sorted({1, args.threads}):

@@ -14,7 +14,8 @@
    improves chi^2 by less than 4), their weighted mean, with half the shift to the 1/L fit added
    as a systematic error (:func:`cnnlab.physics.fss.fit_pseudo_critical`).
 
-Everything is seeded: the same seed gives the same Tc on the same machine (and thread count).
+Everything is seeded: the same seed gives the same Tc on the same machine (the Monte Carlo does not
+depend on the thread count; the networks train on ``torch_threads``, 1 by default).
 
 Example:
     >>> config = TcConfig()
