@@ -158,10 +158,11 @@ plt.show()
 # %% [markdown]
 # ## 3. ν, confusion, PCA and a lattice the network never saw
 #
-# * **Data collapse**: plotted against (T − Tc) L^(1/ν), the P(ordered) curves of all sizes fall on
-#   one when ν is right (2-D Ising: ν = 1).
+# * **Data collapse**: plotted against (T − Tc) L^(1/ν), the share of configurations the CNN calls
+#   ordered falls on one curve for all sizes when ν is right (2-D Ising: ν = 1).
 # * **Learning by confusion**: label the data "T < T′" for a proposed T′, train, measure the accuracy.
-#   Wrong T′ split a phase in two and confuse the network; the curve is W-shaped, the middle peak at Tc.
+#   Wrong T′ split a phase in two and confuse the network; the curve is W-shaped, the middle peak at
+#   Tc (here on the classifier's largest lattice, each temperature weighted by its share of the T axis).
 # * **PCA**: the first principal component of the raw configurations is the magnetization.
 # * **Triangular lattice**: six neighbours, Tc = 4/ln 3 ≈ 3.641 (Houtappel 1950). The square-lattice
 #   CNN, applied to triangular-lattice configurations, says where they order.
@@ -175,10 +176,10 @@ for L, r in tc["per_size"].items():
         if np.isfinite(col["nu"])
         else r["temperatures"]
     )
-    axes[0, 0].plot(x, r["cnn"]["curve"], "o", ms=3, label=f"L = {L}")
+    axes[0, 0].plot(x, r["cnn"]["ordered_fraction"], "o", ms=3, label=f"L = {L}")
 axes[0, 0].set(
     xlabel="(T − Tc) L^(1/ν)",
-    ylabel="P(ordered)",
+    ylabel="share classified ordered",
     title=f"collapse: ν = {col['nu']:.2f} ± {col['nu_error']:.2f}",
     xlim=(-15, 15),
 )

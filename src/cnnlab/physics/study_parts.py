@@ -91,27 +91,27 @@ def tc_part(config: StudyConfig, result: StudyResult, data):
         r = d["per_size"][str(L)]
         curves[L] = (
             np.asarray(r["temperatures"]),
-            np.asarray(r["cnn"]["curve"]),
-            np.maximum(np.asarray(r["cnn"]["curve_error"]), 0.005),
+            np.asarray(r["cnn"]["ordered_fraction"]),
+            np.asarray(r["cnn"]["ordered_fraction_error"]),
         )
     c = collapse(curves)
     result.parts["collapse"] = c.to_dict()
     result.add(
-        "nu", "data collapse of the CNN's P(ordered; T, L)", c.nu, c.nu_error, 1.0, "1.0 +- 0.1", abs(c.nu - 1.0) <= 0.1
+        "nu",
+        "data collapse of the share the CNN calls ordered",
+        c.nu,
+        c.nu_error,
+        1.0,
+        "1.0 +- 0.1",
+        abs(c.nu - 1.0) <= 0.1,
     )
     return tc_result
 
 
-def confusion_part(config: StudyConfig, result: StudyResult) -> None:
-    # A uniform temperature grid with equal samples: the accuracy weighs every T alike.
-    L = config.confusion_size
-    data = ising_data.generate(
-        [L], config.confusion_temperatures, config.confusion_samples, seed=config.seed + 3, threads=config.threads
-    )
+def confusion_part(config: StudyConfig, result: StudyResult, data) -> None:
+    L = max(config.tc.sizes)
     T = data.temperatures[L]
-    grid = np.unique(T)
-    lo, hi = config.confusion_range
-    proposals = [(a + b) / 2 for a, b in itertools.pairwise(grid) if lo <= (a + b) / 2 <= hi]
+    proposals = list(config.confusion_proposals)
     accuracy = confusion(
         data.spins[L],
         T,
@@ -123,10 +123,9 @@ def confusion_part(config: StudyConfig, result: StudyResult) -> None:
     )
     peak = confusion_peak(proposals, accuracy)
     result.parts["confusion"] = {"L": L, "proposals": proposals, "accuracy": accuracy.tolist(), "peak": peak}
-    step = float(np.diff(grid).min())
     result.add(
         "Tc",
-        f"learning by confusion, middle peak (L = {L}, T step {step:g})",
+        f"learning by confusion, middle peak (L = {L}, dense network)",
         peak,
         float("nan"),
         TC,
@@ -137,6 +136,11 @@ def confusion_part(config: StudyConfig, result: StudyResult) -> None:
 
 def pca_part(config: StudyConfig, result: StudyResult, data) -> None:
     part, curves = {}, {}
+    missing = [L for L in config.pca_sizes if L not in data.spins]
+    if missing or len(config.pca_sizes) < 2:
+        raise ValueError(
+            f"pca_sizes {config.pca_sizes} must be two or more of the classifier's sizes {sorted(data.spins)}"
+        )
     for L in config.pca_sizes:
         spins, T = data.spins[L], data.temperatures[L]
         pca = principal_components(spins)

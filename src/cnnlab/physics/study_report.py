@@ -61,7 +61,10 @@ def markdown(result: dict) -> str:
 FIGURES = [
     ("binder.png", "Binder cumulant U4(T) of the Monte Carlo data: the curves of all sizes cross at Tc"),
     ("tc.png", "P(ordered) from the CNN (solid) and the dense network (dashed); Tc(L) extrapolated in 1/L"),
-    ("collapse.png", "The CNN's P(ordered) against (T - Tc) L^(1/nu): one curve for every L"),
+    (
+        "collapse.png",
+        "The share of configurations the CNN calls ordered against (T - Tc) L^(1/nu): one curve for every L",
+    ),
     ("confusion.png", "Learning by confusion: test accuracy against the proposed Tc, W-shaped"),
     ("pca.png", "PCA: the first component is the magnetization; its Binder cumulant crosses at Tc"),
     ("triangular.png", "The square-lattice CNN on triangular-lattice configurations"),
@@ -95,8 +98,13 @@ def plot_collapse(tc_part: dict, fit: dict, path) -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for L, r in tc_part["per_size"].items():
         x = (np.asarray(r["temperatures"]) - fit["tc"]) * float(L) ** (1 / fit["nu"])
-        ax.errorbar(x, r["cnn"]["curve"], yerr=r["cnn"]["curve_error"], fmt="o", ms=3, capsize=1.5, label=f"L = {L}")
-    ax.set(xlabel=f"(T - Tc) L^(1/nu), Tc = {fit['tc']:.4f}, nu = {fit['nu']:.3f}", ylabel="P(ordered)")
+        y, e = r["cnn"]["ordered_fraction"], r["cnn"]["ordered_fraction_error"]
+        ax.errorbar(x, y, yerr=e, fmt="o", ms=3, capsize=1.5, label=f"L = {L}")
+    ax.axhspan(0.2, 0.8, color="gray", alpha=0.1, label="fitted window")
+    ax.set(
+        xlabel=f"(T - Tc) L^(1/nu), Tc = {fit['tc']:.4f}, nu = {fit['nu']:.3f}",
+        ylabel="share classified ordered",
+    )
     ax.set_xlim(-15, 15)
     ax.legend(fontsize=7)
     return plots._save(fig, path)

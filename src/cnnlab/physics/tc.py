@@ -179,6 +179,9 @@ def _fit_and_score(spec: str, L: int, x, T, train, test, config: TcConfig, keep_
     at = [T[test] == t for t in grid]
     probs = [p[m] for m in at]
     curve = np.array([q.mean() for q in probs])
+    # The share of configurations classified ordered (a hard decision): its width scales with L
+    # like the order parameter's distribution; the mean P also carries the networks' own softness.
+    ordered = np.array([float((q > 0.5).mean()) for q in probs])
     boot = bootstrap_crossings(grid, probs, config.bootstrap, np.random.default_rng(config.seed))
     # Training randomness: the spread of the members' crossings, / sqrt(members) for the average.
     member_tcs = [crossing(grid, [m[a].mean() for a in at]) for m in members]
@@ -192,6 +195,10 @@ def _fit_and_score(spec: str, L: int, x, T, train, test, config: TcConfig, keep_
         "losses": losses,
         "curve": curve.tolist(),
         "curve_error": [float(q.std() / np.sqrt(len(q))) for q in probs],
+        "ordered_fraction": ordered.tolist(),
+        "ordered_fraction_error": [
+            float(np.sqrt(max(f * (1 - f), 0.25 / len(q)) / len(q))) for f, q in zip(ordered, probs)
+        ],
         "tc": crossing(grid, curve),
         "tc_error": float(np.hypot(np.nanstd(boot), seed_err)),
         "tc_bootstrap_error": float(np.nanstd(boot)),
