@@ -19,8 +19,8 @@ compiles the numba kernel).
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/ising_flips.py [--L 64] [--chains 1024] [--sweeps 20]
-        [--threads 2] [--device cpu|cuda] [--json]
+    PYTHONPATH=src python benchmarks/ising_flips.py [--L 64] [--chains 1024] [--sweeps 200]
+        [--threads 2] [--device cpu|cuda] [--torch-sweeps 200] [--json]
 """
 
 from __future__ import annotations
@@ -65,8 +65,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--L", type=int, default=64)
     parser.add_argument("--chains", type=int, default=1024, help="chains (multi-spin: rounded up to 64)")
-    parser.add_argument("--sweeps", type=int, default=20)
-    parser.add_argument("--baseline-sweeps", type=int, default=3)
+    parser.add_argument("--sweeps", type=int, default=200, help="sweeps per timed run of the compiled kernel")
+    parser.add_argument("--baseline-sweeps", type=int, default=3, help="... of the plain NumPy checkerboard")
+    parser.add_argument("--reference-sweeps", type=int, default=10, help="... of the NumPy multi-spin reference")
+    parser.add_argument("--torch-sweeps", type=int, default=5, help="... of the torch rows (use ~200 on a GPU)")
     parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--T", type=float, default=TC)
     parser.add_argument("--device", default="cpu", help="device for the torch rows (cpu, cuda)")
@@ -86,8 +88,8 @@ def main() -> None:
 
     for threads in sorted({1, args.threads}):
         reference = MultiSpinLattice.create(L, [args.T], chains=chains, start="hot", seed=0, threads=threads)
-        wall, cpu = timed(reference.sweep, max(1, args.sweeps // 4), args.repeats)
-        rows.append(row("msc-numpy", flips * max(1, args.sweeps // 4), wall, cpu, threads=threads))
+        wall, cpu = timed(reference.sweep, args.reference_sweeps, args.repeats)
+        rows.append(row("msc-numpy", flips * args.reference_sweeps, wall, cpu, threads=threads))
 
     compiled = {}
     for threads in sorted({1, args.threads}):
@@ -116,8 +118,8 @@ def main() -> None:
         sync()
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-    wall, cpu = timed(torch_steps, args.sweeps, args.repeats)
-    rows.append(row("torch-int8", flips * args.sweeps, wall, cpu, threads=args.threads, device=name))
+    wall, cpu = timed(torch_steps, args.torch_sweeps, args.repeats)
+    rows.append(row("torch-int8", flips * args.torch_sweeps, wall, cpu, threads=args.threads, device=name))
 
     tlattice = TorchLattice.create(L, [args.T], chains=chains, start="hot", seed=0, device=device)
 
@@ -125,8 +127,8 @@ def main() -> None:
         tlattice.sweep(n)
         sync()
 
-    wall, cpu = timed(msc_steps, args.sweeps, args.repeats)
-    gpu = row("torch-msc", flips * args.sweeps, wall, cpu, threads=args.threads, device=name)
+    wall, cpu = timed(msc_steps, args.torch_sweeps, args.repeats)
+    gpu = row("torch-msc", flips * args.torch_sweeps, wall, cpu, threads=args.threads, device=name)
     if device.type == "cuda":
         gpu["target"] = f">= 100 flips/ns: {'yes' if gpu['flips_per_ns'] >= 100 else 'no'}"
     rows.append(gpu)

@@ -27,6 +27,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["binder_part", "confusion_part", "pca_part", "rg_part", "tc_part", "triangular_part"]
 
 
+def _fit_name(fit: dict) -> str:
+    """Which finite-size fit gave Tc, in a few words for the table."""
+    return (
+        "the 1/L fit"
+        if fit.get("form", "").startswith("Tc(L) = Tc + a")
+        else "the weighted mean (1/L slope not resolved)"
+    )
+
+
 def _relative(value: float, exact: float) -> float:
     return abs(value - exact) / exact
 
@@ -75,7 +84,7 @@ def tc_part(config: StudyConfig, result: StudyResult, data):
     result.parts["tc"] = d
     result.add(
         "Tc",
-        "CNN, P(ordered) = 1/2, fit Tc + a/L",
+        "CNN, P(ordered) = 1/2 at L = " + ", ".join(map(str, config.tc.sizes)) + ", then " + _fit_name(d["fit"]),
         d["tc_estimate"],
         d["tc_error"],
         TC,

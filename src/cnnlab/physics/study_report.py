@@ -84,10 +84,9 @@ def plot_binder(part: dict, path) -> Path:
     for L, c in part["curves"].items():
         ax.errorbar(T, c["binder"], yerr=c["binder_error"], fmt="o-", ms=3, lw=1, capsize=2, label=f"L = {L}")
     ax.axvline(TC, color="k", lw=1, label=f"exact Tc = {TC:.4f}")
-    for pair, (tc, _err) in part["crossings"].items():
+    for k, (pair, (tc, err)) in enumerate(part["crossings"].items()):
         if np.isfinite(tc):
-            ax.axvline(tc, color="gray", ls=":", lw=1)
-            ax.annotate(f"{pair}: {tc:.4f}", (tc, ax.get_ylim()[0]), fontsize=7, rotation=90, va="bottom")
+            ax.axvline(tc, color=f"C{k + 3}", ls=":", lw=1, label=f"crossing {pair}: {tc:.4f} +- {err:.4f}")
     ax.set(xlabel="T", ylabel="U4 = 1 - <m^4>/(3<m^2>^2)")
     ax.legend(fontsize=7)
     return plots._save(fig, path)
