@@ -80,7 +80,7 @@ def default_thermalization(L: int, T: float | None = None) -> int:
         >>> default_thermalization(16), default_thermalization(32), default_thermalization(64)
         (200, 739, 3323)
         >>> default_thermalization(64, 2.2), default_thermalization(64, 1.5)
-        (262, 200)
+        (258, 200)
     """
     size = float(L)
     if T is not None and T != TC:
@@ -332,11 +332,12 @@ def load_ising_dataset(path, L: int | None = None, test_fraction: float = 0.25, 
     n_test = max(1, round(test_fraction * len(x)))
     test, train = order[:n_test], order[n_test:]
     tensor = lambda idx: torch.as_tensor(x[idx], dtype=torch.float32).unsqueeze(1)
-    label = lambda idx: torch.as_tensor(T[idx] < TC, dtype=torch.int64)
+    tc = float(data.meta.get("tc", TC))  # the lattice's own Tc (triangular: 4/ln 3)
+    label = lambda idx: torch.as_tensor(T[idx] < tc, dtype=torch.int64)
     meta = {
         "source": str(path),
         "L": L,
-        "tc": TC,
+        "tc": tc,
         "temperatures": data.meta["temperatures"],
         "generator": {k: data.meta[k] for k in ("seed", "samples", "algorithm")},
         "per_size": data.meta["per_size"][str(L)],
