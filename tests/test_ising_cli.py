@@ -108,14 +108,30 @@ BAD = [
 ]
 
 
+@pytest.mark.parametrize("args, message", BAD)
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, args, message):
+    code, out, err = run(capsys, "ising", *args, "--out", str(tmp_path / "x"))
+    assert code == 2 and out == "", err
+    assert message in err and err.strip().count("\n") == 0 and "Traceback" not in err
+
+
+CONSOLE = [0, 2, 4, 6, 8, 10, 13, 19, 26, 34]  # one of each kind, through the installed script
+
+
 def test_bad_input_is_one_line_and_exit_2_through_the_console_script(tmp_path):
-    # One interpreter per case is slow; each case is cheap to refuse, so they share a budget.
-    failures = []
-    for args, message in BAD:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # One interpreter per case; they wait on their subprocess, so a few run at once.
+    def check(case):
+        args, message = case
         proc = console("ising", *args, "--out", str(tmp_path / "x"), cwd=tmp_path, timeout=120)
         lines = proc.stderr.strip().splitlines()
         if proc.returncode != 2 or "Traceback" in proc.stderr or len(lines) != 1 or message not in proc.stderr:
-            failures.append((args, proc.returncode, proc.stderr[-300:]))
+            return args, proc.returncode, proc.stderr[-300:]
+        return None
+
+    with ThreadPoolExecutor(4) as pool:
+        failures = [f for f in pool.map(check, [BAD[i] for i in CONSOLE]) if f is not None]
     assert not failures, failures
     assert len(BAD) >= 30
 

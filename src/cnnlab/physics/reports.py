@@ -7,7 +7,7 @@ Example:
     >>> from cnnlab.physics.ising import simulate
     >>> report = SimulationReport.from_simulation(simulate(8, [1.5, 3.0], sweeps=50, thermalization=50))
     >>> [round(r["onsager_energy"], 4) for r in report.rows]
-    [-1.9469, -0.8145]
+    [-1.9511, -0.8173]
 """
 
 from __future__ import annotations

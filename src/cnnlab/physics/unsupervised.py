@@ -100,7 +100,7 @@ def confusion_peak(proposals, accuracy) -> float:
     Refined by the parabola through it and its two neighbours; NaN without an interior maximum.
 
     Example:
-        >>> confusion_peak([1, 2, 3, 4, 5, 6, 7], [1.0, 0.8, 0.9, 1.0, 0.9, 0.8, 1.0])
+        >>> round(confusion_peak([1, 2, 3, 4, 5, 6, 7], [1.0, 0.8, 0.9, 1.0, 0.9, 0.8, 1.0]), 6)
         4.0
     """
     x, y = np.asarray(proposals, dtype=float), np.asarray(accuracy, dtype=float)
