@@ -21,7 +21,7 @@ def test_generate_shapes_values_and_metadata(tiny):
         assert set(np.unique(tiny.spins[L])) <= {-1, 1}
         np.testing.assert_array_equal(tiny.temperatures[L], np.repeat([1.0, 2.0, 3.5], 80))
     info = tiny.meta["per_size"]["6"]
-    assert info["thermalization"] == 30 and info["chains_per_temperature"] == 128
+    assert info["thermalization"] == [30, 30, 30] and info["chains_per_temperature"] == [128, 128, 128]
     assert len(info["tau_int_abs_magnetization"]) == 3
     assert tiny.meta["seed"] == 3 and tiny.meta["format"] == D.FORMAT
     # Physics sanity: T = 1 is ordered, T = 3.5 is not.
@@ -33,7 +33,27 @@ def test_more_samples_than_chains_uses_spaced_snapshots():
     data = D.generate([4], [2.5], samples=100, seed=0, thermalization=20, max_chains=64, autocorr_sweeps=20)
     info = data.meta["per_size"]["4"]
     assert data.spins[4].shape == (100, 4, 4)
-    assert info["chains_per_temperature"] == 64 and info["sweeps_between"] >= 1
+    assert info["chains_per_temperature"] == [64] and info["sweeps_between"][0] >= 1
+
+
+def test_samples_per_temperature_and_default_thermalization_by_temperature():
+    data = D.generate([4], [1.0, 2.3], samples=[64, 128], seed=1, autocorr_sweeps=10)
+    np.testing.assert_array_equal(data.temperatures[4], np.repeat([1.0, 2.3], [64, 128]))
+    assert data.meta["samples"] == [64, 128]
+    # Far from Tc a few hundred sweeps; near Tc the full 20 tau(L).
+    assert D.default_thermalization(64, 1.0) == 200 and D.default_thermalization(64, 2.27) == 3323
+    assert D.default_thermalization(64, 2.2) < D.default_thermalization(64, 2.24) < D.default_thermalization(64)
+
+
+def test_triangular_dataset_orders_at_its_own_tc():
+    from cnnlab.physics.exact import TC_TRIANGULAR
+
+    data = D.generate([12], [3.0, 5.0], samples=64, seed=2, lattice="triangular", autocorr_sweeps=10)
+    m = np.abs(data.spins[12].reshape(2, 64, -1).mean(axis=2)).mean(axis=1)
+    assert m[0] > 0.9 and m[1] < 0.4  # T = 3.0 < 4/ln 3 = 3.64 is ordered, 5.0 is not
+    assert data.meta["lattice"] == "triangular" and data.meta["tc"] == TC_TRIANGULAR
+    with pytest.raises(ValueError, match="multiple of 3"):
+        D.generate([8], [3.0], samples=64, lattice="triangular")
 
 
 def test_round_trip(tiny, tmp_path):
@@ -114,5 +134,12 @@ def test_cache_path_is_under_cnnlab_data_and_depends_on_parameters(tmp_path, mon
 def test_generate_argument_errors():
     with pytest.raises(ValueError, match="must be even"):
         D.generate([5], [2.0], samples=4)
-    with pytest.raises(ValueError, match="samples must be a positive integer"):
+    with pytest.raises(ValueError, match="samples must be an integer between 1 and"):
         D.generate([4], [2.0], samples=0)
+    with pytest.raises(ValueError, match="one per temperature"):
+        D.generate([4], [2.0, 3.0], samples=[4])
+    # Sizes are estimated before anything is allocated.
+    with pytest.raises(ValueError, match=r"dataset: 1048576 chains of 256x256 would need about .* of memory"):
+        D.generate([256], [2.0], samples=2**20, thermalization=1)
+    with pytest.raises(ValueError, match=r"spin updates \(limit 1e\+14"):
+        D.generate([2048], [2.0], samples=2**20)

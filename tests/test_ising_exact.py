@@ -84,3 +84,30 @@ def test_enumeration_and_exact_argument_errors():
         onsager_energy([1.0, 0.0])
     with pytest.raises(ValueError, match="temperature T must be finite and > 0"):
         yang_magnetization(-1)
+
+
+def test_triangular_tc_and_energy_against_known_values():
+    from cnnlab.physics.exact import TC_TRIANGULAR, triangular_energy
+
+    # Tc: exp(4 K_c) = 3 (star-triangle / duality); there the nearest-neighbour correlation is 2/3
+    # exactly (Houtappel 1950), so u(Tc) = -3 * 2/3 = -2 (three bonds per spin).
+    assert pytest.approx(4 / math.log(3)) == TC_TRIANGULAR and math.exp(4 / TC_TRIANGULAR) == pytest.approx(3)
+    assert float(triangular_energy(TC_TRIANGULAR, points=2048)) == pytest.approx(-2.0, abs=1e-4)
+    # Ground state and low T: an isolated flipped spin costs 12, so u = -3 + 12 e^{-12/T} + ...
+    assert float(triangular_energy(0.5)) == pytest.approx(-3.0, abs=1e-9)
+    assert float(triangular_energy(1.5)) == pytest.approx(-3 + 12 * math.exp(-12 / 1.5), rel=1e-4)
+    # High T: ln Z/N = ln 2 + 3 ln cosh K + 2 t^3 + 3 t^4 + O(t^5) (2 triangles and 3 rhombi per site),
+    # so u = -3t - 6t^2(1 - t^2) - 12 t^3 (1 - t^2) + O(t^4).
+    T = 50.0
+    t = math.tanh(1 / T)
+    series = -3 * t - 6 * t**2 * (1 - t**2) - 12 * t**3 * (1 - t**2)
+    assert float(triangular_energy(T)) == pytest.approx(series, abs=2e-5)
+    assert abs(float(triangular_energy(T)) - (-3 * t - 6 * t**2 * (1 - t**2))) > 5e-5  # the t^3 term is there
+
+
+def test_triangular_enumeration_3x3_at_infinite_and_zero_temperature():
+    r = enumerate_exact(3, 1e9, lattice="triangular")
+    assert r["energy_per_spin"] == pytest.approx(0.0, abs=1e-6) and r["m2"] == pytest.approx(1 / 9, rel=1e-6)
+    assert enumerate_exact(3, 1e-3, lattice="triangular")["energy_per_spin"] == -3.0
+    with pytest.raises(ValueError, match="lattice must be 'square' or 'triangular'"):
+        enumerate_exact(3, 1.0, lattice="kagome")

@@ -27,15 +27,22 @@ def _pyplot():
 
 
 def _save(fig, path) -> Path:
+    """Write the figure as PNG atomically (readers never see half a file), then close it."""
+    from cnnlab.io import atomic_write
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
+    finally:
+        _pyplot().close(fig)
     return path
 
 
-def plot_observables(rows: list[dict], path) -> Path:
-    """Observables (dicts from :meth:`cnnlab.physics.ising.Simulation.observables`) vs T."""
+def plot_observables(rows: list[dict], path, exact_curves: bool = True) -> Path:
+    """Observables (dicts from :meth:`cnnlab.physics.ising.Simulation.observables`) vs T.
+
+    ``exact_curves``: draw Onsager's energy, Yang's magnetization and Tc (square lattice only).
+    """
     plt = _pyplot()
     T = np.array([r["T"] for r in rows])
     fine = np.linspace(min(T.min(), 1.0), max(T.max(), 3.5), 400)
@@ -58,9 +65,10 @@ def plot_observables(rows: list[dict], path) -> Path:
             capsize=2,
             label=f"Monte Carlo, L={rows[0]['L']}",
         )
-        if exact is not None:
+        if exact is not None and exact_curves:
             ax.plot(fine, exact(fine), "k-", lw=1, label="exact (L = inf)")
-        ax.axvline(TC, color="gray", ls=":", lw=1)
+        if exact_curves:
+            ax.axvline(TC, color="gray", ls=":", lw=1)
         ax.set_xlabel("T")
         ax.set_title(label)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -89,7 +97,8 @@ def plot_tc(result: dict, path) -> Path:
             capsize=1.5,
             label=f"CNN L={L}: Tc(L)={r['cnn']['tc']:.3f}",
         )
-        ax.plot(r["temperatures"], r["dense"]["curve"], color=colour, ls="--", lw=1, label=f"dense L={L}")
+        if "dense" in r:
+            ax.plot(r["temperatures"], r["dense"]["curve"], color=colour, ls="--", lw=1, label=f"dense L={L}")
         ax.axvline(r["cnn"]["tc"], color=colour, ls=":", lw=1)
     ax.axvline(TC, color="k", lw=1, label=f"exact Tc = {TC:.4f}")
     ax.axhline(0.5, color="gray", lw=0.5)
@@ -107,15 +116,16 @@ def plot_tc(result: dict, path) -> Path:
     tcs = [result["per_size"][L]["cnn"]["tc"] for L in sizes]
     errs = [result["per_size"][L]["cnn"]["tc_error"] for L in sizes]
     fit.errorbar(inv, tcs, yerr=errs, fmt="o", capsize=2, label="Tc(L) (CNN)")
-    if np.isfinite(result.get("tc_fit_slope", np.nan)):
-        xs = np.linspace(0, inv.max() * 1.1, 50)
-        fit.plot(
-            xs,
-            result["tc_estimate"] + result["tc_fit_slope"] * xs,
-            "-",
-            lw=1,
-            label=f"fit: Tc = {result['tc_estimate']:.4f} +- {result['tc_error']:.4f}",
+    xs = np.linspace(0, inv.max() * 1.1, 50)
+    info = result.get("fit", {})
+    line = info.get("line") or {"tc": result["tc_estimate"], "slope": result.get("tc_fit_slope", np.nan)}
+    if np.isfinite(line.get("slope", np.nan)):
+        fit.plot(xs, line["tc"] + line["slope"] * xs, "-", lw=1, label=f"Tc + a/L: {line['tc']:.4f}")
+    if info.get("constant"):
+        fit.axhline(
+            info["constant"]["tc"], color="C2", ls="--", lw=1, label=f"weighted mean: {info['constant']['tc']:.4f}"
         )
+    fit.set_title(f"Tc = {result['tc_estimate']:.4f} +- {result['tc_error']:.4f}", fontsize=9)
     fit.axhline(TC, color="k", lw=1, label="exact")
     fit.set_xlabel("1/L")
     fit.set_ylabel("Tc(L)")

@@ -30,9 +30,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cnnlab.physics.compiled import CompiledLattice
 from cnnlab.physics.exact import TC
 from cnnlab.physics.ising import check_temperatures
-from cnnlab.physics.msc import MultiSpinLattice, check_lattice_size
+from cnnlab.physics.limits import MAX_SAMPLES, check_count, check_work
+from cnnlab.physics.msc import check_lattice_size
 
 __all__ = [
     "METHODS",
@@ -155,8 +157,12 @@ def run_rg(
     temps = check_temperatures(temperatures)
     if not isinstance(steps, int) or steps < 1 or L >> steps < 1 or L % (1 << steps):
         raise ValueError(f"steps must be >= 1 with L divisible by 2^steps; got steps={steps!r} for L={L}")
-    lattice = MultiSpinLattice.create(L, temps, chains=samples, start="cold", seed=seed)
-    lattice.sweep(default_thermalization(L) if thermalization is None else thermalization)
+    check_count("samples", samples, MAX_SAMPLES)
+    sweeps = default_thermalization(L) if thermalization is None else thermalization
+    chains = -(-samples // 64) * 64
+    check_work(L, len(temps) * chains, sweeps, bytes_per_chain=L * L, what="rg")
+    lattice = CompiledLattice.create(L, temps, chains=samples, start="cold", seed=seed)
+    lattice.sweep(sweeps)
     configs = lattice.spins().reshape(len(temps), -1, L, L)[:, :samples]
     rng = np.random.default_rng(seed)
     result = RGResult(L, temps.tolist(), samples, steps, seed)
