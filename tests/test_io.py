@@ -59,3 +59,11 @@ def test_temporaries_of_killed_writes_are_removed_by_the_next_write(tmp_path):
         path.write_text("half")
     atomic_write_text(tmp_path / "results.json", "{}")
     assert not dead.exists() and live.exists() and foreign.exists()
+
+
+def test_written_files_get_the_mode_open_would_give(tmp_path):
+    # mkstemp creates 0600 files; a run folder or a static site must stay readable as any new file would.
+    atomic_write_text(tmp_path / "a.txt", "x")
+    with open(tmp_path / "b.txt", "w") as handle:
+        handle.write("x")
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == (tmp_path / "b.txt").stat().st_mode & 0o777

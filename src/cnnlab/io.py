@@ -40,6 +40,16 @@ __all__ = [
     "remove_stale_temporaries",
 ]
 
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it; put it back at once
+    os.umask(mask)
+    return mask
+
+
+#: The mode ``open(path, "w")`` would give a new file; mkstemp makes its files 0600, which would leave a
+#: run folder or a static site unreadable to the group or a web server.
+FILE_MODE = 0o666 & ~_umask()
+
 #: The name of a temporary file of :func:`atomic_write`.
 TEMPORARY_NAME = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")  # .NAME.PID.RANDOM.tmp, as atomic_write names them
 
@@ -71,6 +81,7 @@ def atomic_write(path: str | Path, write: Callable[[str], object]) -> None:
         raise _naming(err, path) from None
     os.close(fd)
     try:
+        os.chmod(tmp, FILE_MODE)
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
