@@ -40,6 +40,7 @@ __all__ = [
     "remove_stale_temporaries",
 ]
 
+
 def _umask() -> int:
     mask = os.umask(0)  # the only way to read it is to set it; put it back at once
     os.umask(mask)
