@@ -206,6 +206,8 @@ def test_decode_checks_every_part_of_the_file():
         (patched(json.dumps(header | {"format": "onnx"}).encode()), "format is 'onnx'"),
         (patched(json.dumps({k: v for k, v in header.items() if k != "classes"}).encode()), "the header lacks classes"),
         (patched(json.dumps(header | {"tensors": header["tensors"][1:]}).encode()), "do not fit the layers"),
+        (patched(json.dumps(header | {"tensors": [{k: v for k, v in header["tensors"][0].items() if k != "name"},
+                                                  *header["tensors"][1:]]}).encode()), "do not fit the layers"),
         (patched(json.dumps(header | {"layers": [*header["layers"][:2], {"type": "gelu"}, *header["layers"][3:]]}).encode()),
          "layer 2 has type 'gelu', which the page does not implement"),
     ]  # fmt: skip

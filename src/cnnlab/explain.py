@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from cnnlab.shapes import conv_output_size, conv_param_counts
 #: The widest padded input :func:`conv1d_steps` writes out step by step (every window is a line of output).
 MAX_WIDTH = 1000
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "relu": lambda z: np.maximum(z, 0.0),
     "identity": lambda z: z,
     "tanh": np.tanh,
@@ -32,7 +32,7 @@ def _pad(x: np.ndarray, padding: int, mode: str) -> np.ndarray:
     numpy_mode = {"zeros": "constant", "circular": "wrap", "reflect": "reflect"}
     if mode not in numpy_mode:
         raise ValueError(f"padding_mode must be one of zeros, circular, reflect, got {mode!r}")
-    return np.pad(x, padding, mode=numpy_mode[mode])
+    return np.pad(x, padding, mode=numpy_mode[mode])  # type: ignore[call-overload]  # mode is one of three literals
 
 
 def _finite_list(values, name: str) -> np.ndarray:
@@ -69,18 +69,18 @@ def conv1d_steps(
         ValueError: a non-finite value, a padded input wider than :data:`MAX_WIDTH`, a filter that
             does not tile the input, or results that overflow (never infinity or NaN in the output).
     """
-    x, w = _finite_list(x, "input"), _finite_list(weight, "weight")
+    xs, w = _finite_list(x, "input"), _finite_list(weight, "weight")
     if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not math.isfinite(bias):
         raise ValueError(f"bias must be a finite number, got {bias!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-    width = conv_output_size(len(x), len(w), stride, padding)
-    if len(x) + 2 * padding > MAX_WIDTH:
+    width = conv_output_size(len(xs), len(w), stride, padding)
+    if len(xs) + 2 * padding > MAX_WIDTH:
         raise ValueError(
-            f"the padded input W + 2P = {len(x)} + 2*{padding} = {len(x) + 2 * padding} must be at most "
+            f"the padded input W + 2P = {len(xs)} + 2*{padding} = {len(xs) + 2 * padding} must be at most "
             f"{MAX_WIDTH} neurons (every step is printed); use a smaller padding"
         )
-    padded = _pad(x, padding, padding_mode)
+    padded = _pad(xs, padding, padding_mode)
     windows = np.lib.stride_tricks.sliding_window_view(padded, len(w))[::stride][:width]
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below, with the numbers
         dots = windows @ w
@@ -91,7 +91,7 @@ def conv1d_steps(
             "the dot products overflow (values near 1e308 multiplied together are not finite numbers); use smaller values"
         )
     return {
-        "input": x.tolist(),
+        "input": xs.tolist(),
         "weight": w.tolist(),
         "bias": float(bias),
         "stride": stride,
@@ -160,17 +160,17 @@ def maxpool2d_steps(
             [5, 0, 2, 3, 1, 1],
             [1, 2, 4, 0, 2, 6],
         ]
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 2:
-        raise ValueError(f"input must be a 2-D grid of numbers, got shape {x.shape}")
+    grid = np.asarray(x, dtype=float)
+    if grid.ndim != 2:
+        raise ValueError(f"input must be a 2-D grid of numbers, got shape {grid.shape}")
     stride = kernel_size if stride is None else stride
-    out_h = conv_output_size(x.shape[0], kernel_size, stride)
-    out_w = conv_output_size(x.shape[1], kernel_size, stride)
-    windows = np.lib.stride_tricks.sliding_window_view(x, (kernel_size, kernel_size))[::stride, ::stride][
+    out_h = conv_output_size(grid.shape[0], kernel_size, stride)
+    out_w = conv_output_size(grid.shape[1], kernel_size, stride)
+    windows = np.lib.stride_tricks.sliding_window_view(grid, (kernel_size, kernel_size))[::stride, ::stride][
         :out_h, :out_w
     ]
     return {
-        "input": x.tolist(),
+        "input": grid.tolist(),
         "kernel_size": kernel_size,
         "stride": stride,
         "output_shape": [out_h, out_w],

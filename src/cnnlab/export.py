@@ -81,6 +81,9 @@ class Deployed(nn.Module):
         input: ``(N, *input_shape)``; output: ``(N, num_classes)``.
     """
 
+    mean: torch.Tensor  # buffers, registered in __init__
+    std: torch.Tensor
+
     def __init__(self, model: Model):
         super().__init__()
         view = (1, -1) + (1,) * (len(model.input_shape) - 1)  # broadcast over (N, C, ...)

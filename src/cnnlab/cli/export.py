@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from cnnlab.export import FORMATS, SUFFIXES
 from cnnlab.export import export as export_run
+
+if TYPE_CHECKING:
+    from cnnlab.export import Exported
+    from cnnlab.web.runs import WebExport
 
 
 def export(
@@ -29,6 +34,7 @@ def export(
         raise ValueError(f"format must be one of {', '.join((*FORMATS, 'web'))}, got {format!r}")
     if out is not None and out.is_dir():  # a folder: the file goes into it, under its usual name
         out = out / f"model{SUFFIXES.get(format, '.cnnlab')}"
+    result: Exported | WebExport
     try:
         if format == "web":  # the visualiser's file: cnnlab.web, which cnnlab.export does not import
             from cnnlab.web.runs import export_web

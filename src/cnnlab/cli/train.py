@@ -6,6 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -239,7 +240,7 @@ def predict(
     model = Model.from_run(run_dir)
     if model.input_shape != (1, 28, 28):
         raise ValueError(f"predict works on 28x28 grey digits; this run's input is {model.input_shape}")
-    results = []
+    results: list[dict[str, Any]] = []
     for path in images:
         pixels = load_image(path)
         prob = model.predict_proba(torch.as_tensor(pixels).view(1, 1, 28, 28))[0]

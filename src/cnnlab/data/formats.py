@@ -24,7 +24,7 @@ from typing import ClassVar
 import numpy as np
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/): all multi-byte values are big-endian.
-_IDX_DTYPES = {
+_IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),
@@ -148,9 +148,12 @@ def read_cifar10_python(blob: bytes, members_md5: dict[str, str], source: str = 
         for name, md5 in members_md5.items():
             member = f"cifar-10-batches-py/{name}"
             try:
-                data = tar.extractfile(member).read()
-            except (KeyError, AttributeError):
-                raise ValueError(f"{source}: member {member} is missing") from None
+                handle = tar.extractfile(member)
+            except KeyError:
+                handle = None
+            if handle is None:  # absent, or present as a directory or link rather than a file
+                raise ValueError(f"{source}: member {member} is missing")
+            data = handle.read()
             if hashlib.md5(data).hexdigest() != md5:
                 raise ValueError(f"{source}: member {member} has md5 {hashlib.md5(data).hexdigest()}, expected {md5}")
             try:

@@ -289,7 +289,7 @@ def half_sweep_from_digits(spins, colour, masks, digits):  # pragma: no cover - 
 
 def set_threads(threads: int) -> int:
     """Use ``threads`` numba threads (capped at the number available); returns the number used."""
-    n = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
+    n = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]  # set at import
     numba.set_num_threads(n)
     return n
 

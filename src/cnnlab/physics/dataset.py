@@ -36,6 +36,7 @@ import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -185,12 +186,12 @@ def generate(
         )
         with _progress(int(therm_t.max()) + autocorr_sweeps, progress, f"L={L} thermalize") as bar:
             _thermalize(mc, therm_t[word_t], bar)
-            series = []
+            sweeps = []
             for _ in range(autocorr_sweeps):
                 mc.sweep()
-                series.append(np.abs(mc.measure()[1]).reshape(-1, WORD))  # (words, 64)
+                sweeps.append(np.abs(mc.measure()[1]).reshape(-1, WORD))  # (words, 64)
                 bar.update()
-        series = np.stack(series, axis=-1) if autocorr_sweeps else np.zeros((len(word_t), WORD, 0))
+        series = np.stack(sweeps, axis=-1) if autocorr_sweeps else np.zeros((len(word_t), WORD, 0))
         taus = [
             integrated_autocorrelation_time(series[word_t == t].reshape(-1, autocorr_sweeps))
             if autocorr_sweeps >= 2
@@ -242,7 +243,7 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
 def save(data: IsingData, path) -> Path:
     """Write ``data`` to ``path`` (.npz), atomically (a temporary file renamed into place)."""
     path = Path(path)
-    arrays = {}
+    arrays: dict[str, Any] = {}
     for L, spins in data.spins.items():
         arrays[f"spins_L{L}"] = np.packbits((spins < 0).reshape(len(spins), -1), axis=1)
         arrays[f"temperature_L{L}"] = np.asarray(data.temperatures[L], dtype=np.float64)

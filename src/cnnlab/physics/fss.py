@@ -185,8 +185,9 @@ def curve_crossing(T, y1, e1, y2, e2, *, degree: int = 3, bootstrap: int = 400, 
 
     tc = root(y1, y2)
     rng = np.random.default_rng(seed)
-    draws = [root(y1 + e1 * rng.normal(size=T.size), y2 + e2 * rng.normal(size=T.size)) for _ in range(bootstrap)]
-    draws = np.asarray(draws)
+    draws = np.asarray(
+        [root(y1 + e1 * rng.normal(size=T.size), y2 + e2 * rng.normal(size=T.size)) for _ in range(bootstrap)]
+    )
     err = float(np.nanstd(draws)) if np.isfinite(draws).sum() > 1 else float("nan")
     return tc, err
 
@@ -265,8 +266,8 @@ def collapse(
 
     if len(curves) < 2:
         raise ValueError(f"collapse needs curves for >= 2 sizes, got {len(curves)}")
-    tcs = np.linspace(*tc_range, 121) if tc is None else np.array([tc])
-    nus = np.linspace(*nu_range, 41)
+    tcs = np.linspace(tc_range[0], tc_range[1], 121) if tc is None else np.array([tc])
+    nus = np.linspace(nu_range[0], nu_range[1], 41)
     quality = lambda t, n: collapse_quality(curves, t, n, window, degree)
     grid = np.array([[quality(t, n) for n in nus] for t in tcs])
     i, j = np.unravel_index(np.argmin(grid), grid.shape)

@@ -7,7 +7,7 @@ Each part takes the :class:`~cnnlab.physics.study_config.StudyConfig`, appends i
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -144,7 +144,8 @@ def confusion_part(config: StudyConfig, result: StudyResult, data) -> None:
 
 
 def pca_part(config: StudyConfig, result: StudyResult, data) -> None:
-    part, curves = {}, {}
+    part: dict[str, Any] = {}
+    curves: dict[int, tuple] = {}
     missing = [L for L in config.pca_sizes if L not in data.spins]
     if missing or len(config.pca_sizes) < 2:
         raise ValueError(

@@ -61,12 +61,12 @@ def confusion(
     """
     T = np.asarray(temperatures, dtype=float)
     rng = np.random.default_rng(seed)
-    train, test = [], []
+    halves: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for t in np.unique(T):
         idx = rng.permutation(np.flatnonzero(t == T))
-        train.append(idx[: len(idx) // 2])
-        test.append(idx[len(idx) // 2 :])
-    train, test = np.concatenate(train), np.concatenate(test)
+        halves[0].append(idx[: len(idx) // 2])
+        halves[1].append(idx[len(idx) // 2 :])
+    train, test = np.concatenate(halves[0]), np.concatenate(halves[1])
     grid = np.unique(T)
     edges = np.concatenate([[grid[0]], (grid[:-1] + grid[1:]) / 2, [grid[-1]]])
     weights = np.diff(edges) / np.diff(edges).sum() if len(grid) > 1 else np.ones(1)

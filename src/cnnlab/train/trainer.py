@@ -148,7 +148,7 @@ class Trainer:
             net = engine.build(cfg.model, data.input_shape, data.num_classes, seed=cfg.seed)
         image = len(data.input_shape) == 3
         self.memory_format = torch.channels_last if cfg.channels_last and image else torch.contiguous_format
-        return net.to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]  (torch's stub lacks memory_format)
+        return net.to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]  # torch's stub lacks memory_format
 
     def wrap_for_training(self, model: torch.nn.Module) -> torch.nn.Module:
         """The module the training step calls (one process: the model itself)."""

@@ -303,7 +303,7 @@ def header_problem(header) -> str | None:
         return f"a layer lacks an argument ({err})"
     given = {t.get("name"): t for t in header["tensors"] if isinstance(t, dict)}
     if set(given) != set(wanted):
-        return f"tensors {sorted(given)} do not fit the layers (expected {sorted(wanted)})"
+        return f"tensors {sorted(given, key=str)} do not fit the layers (expected {sorted(wanted)})"
     for key, shape in wanted.items():
         t = given[key]
         if t.get("dtype") not in _DTYPES or tuple(t.get("shape", ())) != shape or not isinstance(t.get("offset"), int):

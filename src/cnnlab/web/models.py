@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -32,7 +33,7 @@ def default_models() -> dict[str, Model]:
     return {name: Model.from_assets(name) for name in DEFAULT_RUNS}
 
 
-def models_from_runs(run_dirs: list[str | Path]) -> dict[str, Model]:
+def models_from_runs(run_dirs: Sequence[str | Path]) -> dict[str, Model]:
     """Load user run folders for the page; names are folder names, made unique with a suffix.
 
     Raises:
@@ -126,6 +127,7 @@ def unit_weights(model: Model, layer: int, unit: int | None) -> dict:
             f"layer {layer} ({spec.to_text()}) of model {model.name!r} has no weights; choose a conv or linear layer"
         )
     module = model.net[layer]
+    assert isinstance(module, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Linear))  # as the spec says
     weight = module.weight.detach()
     bias = module.bias.detach() if module.bias is not None else torch.zeros(weight.shape[0])
     if unit is None:

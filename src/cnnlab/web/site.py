@@ -29,11 +29,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cnnlab.web import bundle
 from cnnlab.web.runs import from_model, load_run, page_problem, provenance
 from cnnlab.web.translation import REFERENCE
+
+if TYPE_CHECKING:  # the model module imports torch; this one is read by the docs build without it
+    from cnnlab.model import Model
 
 STATIC = Path(__file__).resolve().parent / "static"
 REFERENCE_URL = "models/translation.json"
@@ -85,7 +90,11 @@ def manifest(files: Mapping[str, tuple[str, bytes]], server: bool) -> dict:
     }
 
 
-def load_runs(run_dirs: Sequence[str | Path]) -> dict[str, tuple[object, Path]]:
+def _write_bytes(tmp: str | Path, data: bytes) -> None:
+    Path(tmp).write_bytes(data)
+
+
+def load_runs(run_dirs: Sequence[str | Path]) -> dict[str, tuple[Model, Path]]:
     """User run folders as (model, folder) for the page, named after their folders (made unique with a suffix).
 
     Raises:
@@ -110,7 +119,7 @@ def load_runs(run_dirs: Sequence[str | Path]) -> dict[str, tuple[object, Path]]:
     return models
 
 
-def default_models() -> dict[str, tuple[object, Path]]:
+def default_models() -> dict[str, tuple[Model, Path]]:
     """The two shipped MNIST networks, ``mlp`` and ``cnn``, with their display titles."""
     from cnnlab.web.models import DEFAULT_RUNS
 
@@ -152,10 +161,10 @@ def contents(
         out[f"models/{file}"] = data
     out[MANIFEST.as_posix()] = (json.dumps(manifest(files, server=False), indent=1) + "\n").encode()
     out[REFERENCE_URL] = REFERENCE.read_bytes()
-    for rel, data in (extra or {}).items():
-        if rel in out or rel.startswith(("/", "..")) or ".." in Path(rel).parts:
-            raise ValueError(f"extra file {rel!r} clashes with the site's own files or leaves the site folder")
-        out[rel] = bytes(data)
+    for name, data in (extra or {}).items():
+        if name in out or name.startswith(("/", "..")) or ".." in Path(name).parts:
+            raise ValueError(f"extra file {name!r} clashes with the site's own files or leaves the site folder")
+        out[name] = bytes(data)
     summary = [
         {"name": name, "file": file, "bytes": len(data), "spec": models[name].net.spec_text}
         for name, (file, data) in files.items()
@@ -197,7 +206,7 @@ def build(
         )
     files, models = contents(runs, dtype, extra)
     for rel, data in files.items():
-        atomic_write(out / rel, lambda tmp, data=data: Path(tmp).write_bytes(data))
+        atomic_write(out / rel, partial(_write_bytes, data=data))
     return {"out": str(out), "files": len(files), "bytes": sum(map(len, files.values())), "models": models}
 
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 import threading
 import time
 
+import torch
+
 from cnnlab import engine
 from cnnlab import spec as S
 from cnnlab.data.dataset import Dataset
@@ -77,7 +79,9 @@ def _filters(net: engine.Network) -> dict | None:
     """The first conv layer's weights, as nested lists, with its index."""
     for i, layer in enumerate(net.layers):
         if isinstance(layer, S.Conv):
-            return {"layer": i, "weight": net[i].weight.detach().cpu().tolist()}
+            conv = net[i]
+            assert isinstance(conv, (torch.nn.Conv1d, torch.nn.Conv2d))  # as the spec says
+            return {"layer": i, "weight": conv.weight.detach().cpu().tolist()}
     return None
 
 
