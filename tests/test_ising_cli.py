@@ -115,6 +115,16 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, args, message):
     assert message in err and err.strip().count("\n") == 0 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", ["simulate", "tc", "rg", "study"])
+def test_an_unusable_out_is_refused_before_any_work(capsys, tmp_path, command):
+    (tmp_path / "taken").write_text("a file the user wants to keep\n")
+    code, out, err = run(capsys, "ising", command, "--out", str(tmp_path / "taken"))
+    # A path that cannot be written is an OS failure (exit 1, as everywhere in the CLI), found in a moment.
+    assert code == 1 and out == "" and err.strip().count("\n") == 0, (out, err)
+    assert "is a file, not a folder" in err
+    assert (tmp_path / "taken").read_text() == "a file the user wants to keep\n"
+
+
 CONSOLE = [0, 2, 4, 6, 8, 10, 13, 19, 26, 34]  # one of each kind, through the installed script
 
 

@@ -141,6 +141,7 @@ def simulate(
 
     temps = parse_temperatures(T)
     _count("--threads", threads, 1024)
+    folder = _run_dir(out, "simulate")  # before the work: a bad --out is refused at once, not after it
     sim = ising.simulate(
         L,
         temps,
@@ -156,7 +157,6 @@ def simulate(
         device=device,
         progress=True,
     )
-    folder = _run_dir(out, "simulate")
     report = SimulationReport.from_simulation(sim)
     payload = report.write(folder)
     log = emit(as_json)
@@ -336,8 +336,8 @@ def rg(
 
     temps = parse_temperatures(T) if T is not None else [1.8, TC, 3.0]
     _count("--samples", samples, limits.MAX_SAMPLES)
+    folder = _run_dir(out, "rg")  # before the work: a bad --out is refused at once, not after it
     result = rg_module.run_rg(L, temps, samples=samples, steps=steps, seed=seed)
-    folder = _run_dir(out, "rg")
     payload = reports.write_rg(result, folder)
     log = emit(as_json)
     log(f"coarse-graining L={L} x{steps} steps, {samples} configurations per T -> {folder}")
@@ -366,8 +366,9 @@ def study(
     _count("--threads", threads, 1024)
     make = StudyConfig.quick_mode if quick else StudyConfig.full_mode
     log = emit(as_json)
-    result = run_study(make(seed=seed, threads=threads, device=device), cache=cache, progress=log)
-    folder = _run_dir(out, "study")
+    config = make(seed=seed, threads=threads, device=device)
+    folder = _run_dir(out, "study")  # before the work: a bad --out is refused at once, not after it
+    result = run_study(config, cache=cache, progress=log)
     report = write_report(result, folder)
     log(f"report: {report}")
     for r in result.rows:
