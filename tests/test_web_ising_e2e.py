@@ -21,7 +21,7 @@ from web_browser import E2E, env, require_browser, run_driver, static_server
 
 from cnnlab.physics import rg
 from cnnlab.physics.compiled import CompiledLattice
-from cnnlab.physics.exact import TC, onsager_energy, yang_magnetization
+from cnnlab.physics.exact import TC, enumerate_exact, onsager_energy, yang_magnetization
 from cnnlab.physics.ising import simulate
 from cnnlab.web import ising
 
@@ -34,7 +34,12 @@ SIMULATIONS = [
     {"L": 32, "T": 3.5, "sweeps": 200, "seed": 1, "spins": True},
     {"L": 64, "T": 2.25, "sweeps": 50, "seed": 2, "spins": True},
     {"L": 16, "T": 2.4, "sweeps": 50, "seed": 3, "spins": True, "start": "hot"},
+    # 4 x 4: against the exact enumeration of its 65536 states.
+    {"L": 4, "T": 1.5, "sweeps": 200000, "seed": 4},
+    {"L": 4, "T": 2.5, "sweeps": 200000, "seed": 4},
+    {"L": 4, "T": 4.0, "sweeps": 200000, "seed": 4},
 ]
+WOLFF_TEMPERATURES = [1.5, 2.5, 4.0]
 BAD = [
     ({"L": 33, "T": 2.0, "sweeps": 10}, "L must be even"),
     ({"L": 256, "T": 2.0, "sweeps": 10}, r"L must be an integer in \[2, 128\]"),
@@ -76,6 +81,7 @@ def seen(tmp_path_factory):
         "temperatures": TEMPERATURES,
         "simulations": SIMULATIONS,
         "bad": [options for options, _ in BAD],
+        "wolffTemperatures": WOLFF_TEMPERATURES,
         "lattices": [{"side": x.shape[0], "values": x.reshape(-1).tolist()} for x in lattices()],
         "screenshot": str(tmp / "ising.png"),
         "phoneScreenshot": str(tmp / "ising-phone.png"),
@@ -111,6 +117,42 @@ def test_simulate_against_onsager_and_yang(seen):
     assert abs(high["abs_magnetization"] - ref["abs_magnetization"]) < 0.01 + 4 * ref["abs_magnetization_error"]
     assert high["abs_magnetization"] > 0.05  # the finite-size value, far from Yang's 0
     assert low["equilibration"] == 200 and low["sweeps"] == 2000
+
+
+def test_metropolis_and_wolff_on_4x4_equal_exact_enumeration(seen):
+    # 200000 measurements; the 4 x 4 lattice decorrelates in a few sweeps: errors ~ 0.002.
+    runs = [(o["T"], s) for o, s in zip(SIMULATIONS, seen["simulations"]) if o["L"] == 4]
+    runs += [(r["T"], r) for r in seen["wolffOnly"]]
+    assert len(runs) == 6
+    for T, got in runs:
+        exact = enumerate_exact(4, T)
+        assert got["energy_per_spin"] == pytest.approx(exact["energy_per_spin"], abs=0.01), T
+        assert got["abs_magnetization"] == pytest.approx(exact["abs_magnetization"], abs=0.01), T
+
+
+def xoshiro128ss(state: list[int], n: int) -> list[int]:
+    """xoshiro128** as in Blackman & Vigna's reference C code (32-bit words)."""
+    s, out, mask = list(state), [], 0xFFFFFFFF
+    rotl = lambda x, k: ((x << k) | (x >> (32 - k))) & mask
+    for _ in range(n):
+        out.append(rotl((s[1] * 5) & mask, 7) * 9 & mask)
+        t = (s[1] << 9) & mask
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = rotl(s[3], 11)
+    return out
+
+
+def test_generator_is_xoshiro128starstar(seen):
+    assert seen["rngWords"] == xoshiro128ss([1, 2, 3, 4], 12)
+    assert seen["rngWords"][:4] == [11520, 0, 5927040, 70819200]
+
+
+def test_reduced_motion_waits_for_play(seen):
+    assert seen["reducedMotion"] == {"playing": False, "sweeps": 0, "button": "play"}
 
 
 def test_simulate_reproduces_from_its_seed(seen):

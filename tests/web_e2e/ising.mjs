@@ -82,6 +82,20 @@ try {
       }
       res.coarse.push(row);
     }
+    // The generator from a raw state (xoshiro128**'s reference values), and Wolff flips alone on a 4 x 4 lattice.
+    const mc = await import(new URL("static/js/ising-mc.js", location.href).href);
+    const rng = new mc.Rng(0);
+    rng.s.set([1, 2, 3, 4]);
+    res.rngWords = Array.from({ length: 12 }, () => rng.next());
+    res.wolffOnly = [];
+    for (const T of job.wolffTemperatures) {
+      const lattice = new mc.Lattice(4, T, { seed: 11 });
+      for (let i = 0; i < 1000; i++) lattice.wolff();
+      let e = 0, m = 0;
+      const n = 200000;
+      for (let i = 0; i < n; i++) { lattice.wolff(); e += lattice.energyPerSpin(); m += Math.abs(lattice.magnetization()); }
+      res.wolffOnly.push({ T, energy_per_spin: e / n, abs_magnetization: m / n });
+    }
     res.bad = [];
     for (const options of job.bad) res.bad.push(await attempt(() => api.simulate(options)));
     res.badPredict = [await attempt(() => api.predict([1, -1, 1])), await attempt(() => api.predict(Array(16).fill(0.5)))];
@@ -134,7 +148,17 @@ try {
   if (job.screenshot) await page.screenshot({ path: job.screenshot, fullPage: true });
   if (AXE) out.axe.desktop = await axe(page);
 
-  // A phone: nothing wider than the screen, the controls reachable.
+  // Reduced motion: the lattice waits for the play button.
+  const still = await browser.newContext({ reducedMotion: "reduce", viewport: { width: 1440, height: 900 } });
+  const stillPage = await still.newPage();
+  await stillPage.goto(new URL("ising.html", job.url).href);
+  await stillPage.waitForFunction(() => document.body.dataset.ready === "1", null, { timeout: 30000 });
+  await stillPage.waitForTimeout(300);
+  out.reducedMotion = await stillPage.evaluate(() => ({ playing: window.cnnlab.ising.page.playing,
+    sweeps: window.cnnlab.ising.page.sweeps, button: document.getElementById("play").textContent }));
+  await still.close();
+
+    // A phone: nothing wider than the screen, the controls reachable.
   page = await open("ising.html", true);
   out.phone = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
     wide: [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
