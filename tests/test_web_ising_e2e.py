@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 import pytest
-from web_browser import E2E, env, require_browser, run_driver, static_server
+from web_browser import E2E, cnnlab_serve, env, require_browser, run_driver, static_server
 
 from cnnlab.physics import rg
 from cnnlab.physics.compiled import CompiledLattice
@@ -65,6 +65,18 @@ def lattices() -> list[np.ndarray]:
     return [random.astype(np.int8), mostly_up.astype(np.int8), np.asarray(at_tc, dtype=np.int8)]
 
 
+def job(tmp) -> dict:
+    return {
+        "temperatures": TEMPERATURES,
+        "simulations": SIMULATIONS,
+        "bad": [options for options, _ in BAD],
+        "wolffTemperatures": WOLFF_TEMPERATURES,
+        "lattices": [{"side": x.shape[0], "values": x.reshape(-1).tolist()} for x in lattices()],
+        "screenshot": str(tmp / "ising.png"),
+        "phoneScreenshot": str(tmp / "ising-phone.png"),
+    }
+
+
 @pytest.fixture(scope="module")
 def seen(tmp_path_factory):
     require_browser()
@@ -77,17 +89,8 @@ def seen(tmp_path_factory):
         timeout=300,
     )
     assert built.returncode == 0, built.stderr
-    job = {
-        "temperatures": TEMPERATURES,
-        "simulations": SIMULATIONS,
-        "bad": [options for options, _ in BAD],
-        "wolffTemperatures": WOLFF_TEMPERATURES,
-        "lattices": [{"side": x.shape[0], "values": x.reshape(-1).tolist()} for x in lattices()],
-        "screenshot": str(tmp / "ising.png"),
-        "phoneScreenshot": str(tmp / "ising-phone.png"),
-    }
     with static_server(tmp / "site") as (url, _):
-        out = run_driver("ising.mjs", job | {"url": url}, tmp, 600)
+        out = run_driver("ising.mjs", job(tmp) | {"url": url}, tmp, 600)
     assert "exception" not in out, out["exception"]
     return out
 
@@ -233,3 +236,13 @@ def test_phone_and_axe(seen):
     for where, violations in seen["axe"].items():
         serious = [v for v in violations if v["impact"] in SERIOUS]
         assert serious == [], (where, serious)
+
+
+def test_the_same_page_under_cnnlab_serve(seen, tmp_path):
+    with cnnlab_serve() as url:
+        served = run_driver("ising.mjs", job(tmp_path) | {"url": url}, tmp_path, 600)
+    assert "exception" not in served, served["exception"]
+    assert served["errors"] == [] and served["backLink"] == "index.html"
+    for a, b in zip(served["simulations"], seen["simulations"]):  # the same seeds: the same runs
+        assert (a["energy_per_spin"], a["abs_magnetization"]) == (b["energy_per_spin"], b["abs_magnetization"])
+    assert [p["p_ordered"] for p in served["predictions"]] == [p["p_ordered"] for p in seen["predictions"]]

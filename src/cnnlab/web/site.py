@@ -129,8 +129,8 @@ def contents(
     Args:
         runs: run folders to show instead of the two shipped networks.
         dtype: how weights are stored (:func:`cnnlab.web.bundle.encode`).
-        extra: more files by relative path, for pages with their own data (e.g. another page's
-            network as ``models/ising.cnnlab``, outside the drawing page's manifest).
+        extra: more files by relative path, for pages with their own data (outside the drawing
+            page's manifest, as the Ising playground's ``models/ising/classifier.cnnlab`` is).
 
     Example:
         >>> files, models = contents()

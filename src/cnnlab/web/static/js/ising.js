@@ -24,7 +24,7 @@ const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").match
 const state = {
   lattice: null, classifier: null, playing: !reduceMotion, T: Number($("temperature").value), L: 64, seed: 0,
   perFrame: 4, steps: 2, sweeps: 0, history: [], p: null, pAt: -Infinity, pFor: -1, frames: 0, updates: 0,
-  rate: null, error: null, rgRng: new Rng(0),
+  rate: null, error: null, rgRng: new Rng(0), dirty: false,
 };
 
 const api = window.cnnlab || (window.cnnlab = {});
@@ -164,13 +164,11 @@ function predictNow() {
   state.pAt = performance.now();
 }
 
-function draw() {
-  const e = state.lattice.energyPerSpin(), m = Math.abs(state.lattice.magnetization());
+function draw(e = state.lattice.energyPerSpin(), m = Math.abs(state.lattice.magnetization())) {
   drawLattice();
   drawCoarse();
   drawReadout(e, m);
   drawPlots();
-  return { e, m };
 }
 
 // One animation frame: sweeps, a measurement, the CNN now and then, every panel redrawn.
@@ -186,10 +184,10 @@ function frame() {
   if (state.playing || state.dirty) {
     if (performance.now() - state.pAt > P_EVERY_MS || state.dirty) predictNow();
     state.dirty = false;
-    const { e, m } = { e: state.lattice.energyPerSpin(), m: Math.abs(state.lattice.magnetization()) };
+    const e = state.lattice.energyPerSpin(), m = Math.abs(state.lattice.magnetization());
     state.history.push({ T: state.T, e, m, p: state.p && state.pFor === state.updates ? state.p.p_ordered : NaN });
     if (state.history.length > HISTORY) state.history.shift();
-    draw();
+    draw(e, m);
   }
   state.frames++;
   requestAnimationFrame(frame);
