@@ -59,6 +59,7 @@ def p_ordered(spins) -> np.ndarray:
     import torch
 
     from cnnlab import engine
+    from cnnlab.train.device import to_device_of
 
     x = torch.as_tensor(np.asarray(spins, dtype=np.float32)).unsqueeze(1)  # (N, 1, L, L)
     if x.ndim != 4 or x.shape[-1] != x.shape[-2]:
@@ -67,6 +68,7 @@ def p_ordered(spins) -> np.ndarray:
     net = engine.build(saved.spec_text, (1, x.shape[-1], x.shape[-1]), 2)
     net.load_state_dict(saved.state_dict())
     net.eval()
+    x = to_device_of(net, x)
     with torch.no_grad():
         logits = 0.5 * (net(x) + net(-x))
         return torch.softmax(logits, dim=1)[:, 1].numpy()
