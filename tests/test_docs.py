@@ -136,6 +136,8 @@ def test_site_builds_strict_with_every_page(site):
         "visualiser/index.html",  # the live static visualiser (docs/gen_visualiser.py)
     ]:
         assert page in pages, page
+    # The Ising playground is the static site's second page, with its network.
+    assert (site / "visualiser/ising.html").is_file() and (site / "visualiser/models/ising/classifier.cnnlab").is_file()
     cli = (site / "cli" / "index.html").read_text(encoding="utf-8")
     assert 'id="cnnlab-ising-tc"' in cli and "--recipe" in cli
     # The API reference is rendered from the docstrings: the doctest of conv_output_size is there.

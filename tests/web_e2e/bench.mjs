@@ -8,7 +8,9 @@
 // preprocessing of the drawing, of a whole update (preprocess + forward + redraw of every layer), the
 // same with a conv unit and with a dense unit pinned (the inspector, the weights in place and the
 // shared-weights outlines redrawn too), and of the shift sweep (every network on the digit moved by
-// -8..8 px both ways), which runs once the pen rests.
+// -8..8 px both ways), which runs once the pen rests. Then the Ising playground (ising.html, when
+// JOB.ising is true): the checkerboard Metropolis at L = 128 in spin updates per second (median of
+// 50-sweep runs after 200 warm-up sweeps, at several T), and the CNN's P(ordered) (two forward passes) at L = 64 and 128.
 import { readFileSync, writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
@@ -93,6 +95,39 @@ try {
     return times[Math.floor(times.length / 2)];
   }, Math.max(10, Math.floor(job.repeat / 10)));
   out.userAgent = await page.evaluate(() => navigator.userAgent);
+  if (job.ising) {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const ising = await context.newPage();
+    await ising.goto(new URL("ising.html", job.url).href);
+    await ising.waitForFunction(() => document.body.dataset.ready === "1", null, { timeout: 30000 });
+    out.ising = await ising.evaluate(async (repeat) => {
+      const { Lattice } = await import(new URL("static/js/ising-mc.js", location.href).href);
+      const { TC } = await import(new URL("static/js/ising-exact.js", location.href).href);
+      window.cnnlab.ising.page.playing = false; // the page's own animation would share the core
+      const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      const rows = {}, L = 128, sweeps = 50;
+      for (const [name, T] of [["2.0", 2.0], ["Tc", TC], ["3.0", 3.0], ["5.0", 5.0]]) {
+        const lattice = new Lattice(L, T, { seed: 0, start: "hot" });
+        lattice.sweep(200);
+        const rates = [];
+        for (let i = 0; i < repeat; i++) {
+          const t0 = performance.now();
+          lattice.sweep(sweeps);
+          rates.push((L * L * sweeps) / ((performance.now() - t0) / 1000));
+        }
+        rows[`T = ${name}`] = median(rates);
+      }
+      const classifier = window.cnnlab.ising.page.classifier, cnn = {};
+      for (const side of [64, 128]) {
+        const lattice = new Lattice(side, 2.3, { seed: 0, start: "hot" });
+        const times = [];
+        for (let i = 0; i < 5; i++) classifier.predict(lattice.spins, side);
+        for (let i = 0; i < repeat; i++) { const t0 = performance.now(); classifier.predict(lattice.spins, side); times.push(performance.now() - t0); }
+        cnn[`L = ${side}`] = median(times);
+      }
+      return { spin_updates_per_second_L128: rows, cnn_p_ordered_ms: cnn };
+    }, Math.max(9, Math.floor(job.repeat / 10)));
+  }
 } finally {
   writeFileSync(outFile, JSON.stringify(out));
   await browser.close();

@@ -2,12 +2,14 @@
 
 ``cnnlab web build --out DIR`` writes::
 
-    DIR/index.html            the visualiser (and any other page in web/static, e.g. ising.html)
+    DIR/index.html            the visualiser
+    DIR/ising.html            the Ising playground (every top-level page of web/static)
     DIR/static/...            style.css and the ES modules (js/engine/ is the client-side engine)
     DIR/models/index.json     the manifest: {"format": "cnnlab-site", "server": false, "models": [...]}
     DIR/models/NAME.cnnlab    one web model file per network (:mod:`cnnlab.web.bundle`)
     DIR/models/translation.json  the shipped networks on shifted MNIST: the shift sweep's reference
                               curve (:func:`cnnlab.web.translation.reference`)
+    DIR/models/ising/classifier.cnnlab  the Ising playground's phase classifier (:mod:`cnnlab.web.ising`)
 
 Every path in the page is relative, so DIR works from any static server or a course's web space
 (``python -m http.server -d DIR``; browsers do not run ES modules from ``file://``). ``cnnlab serve``
@@ -33,7 +35,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cnnlab.web import bundle
+from cnnlab.web import bundle, ising
 from cnnlab.web.runs import from_model, load_run, page_problem, provenance
 from cnnlab.web.translation import REFERENCE
 
@@ -136,13 +138,13 @@ def contents(
     Args:
         runs: run folders to show instead of the two shipped networks.
         dtype: how weights are stored (:func:`cnnlab.web.bundle.encode`).
-        extra: more files by relative path, for pages with their own data (e.g. another page's
-            network as ``models/ising.cnnlab``, outside the drawing page's manifest).
+        extra: more files by relative path, for pages with their own data (outside the drawing
+            page's manifest, as the Ising playground's ``models/ising/classifier.cnnlab`` is).
 
     Example:
         >>> files, models = contents()
         >>> sorted(p for p in files if not p.startswith("static/")), [m["name"] for m in models]
-        (['index.html', 'models/cnn.cnnlab', 'models/index.json', 'models/mlp.cnnlab', 'models/translation.json'], ['mlp', 'cnn'])
+        (['index.html', 'ising.html', 'models/cnn.cnnlab', 'models/index.json', 'models/ising/classifier.cnnlab', 'models/mlp.cnnlab', 'models/translation.json'], ['mlp', 'cnn'])
     """
     loaded = load_runs(runs) if runs else default_models()
     models = {name: model for name, (model, _) in loaded.items()}
@@ -161,6 +163,7 @@ def contents(
         out[f"models/{file}"] = data
     out[MANIFEST.as_posix()] = (json.dumps(manifest(files, server=False), indent=1) + "\n").encode()
     out[REFERENCE_URL] = REFERENCE.read_bytes()
+    out[ising.MODEL_URL] = ising.model_file()
     for name, data in (extra or {}).items():
         if name in out or name.startswith(("/", "..")) or ".." in Path(name).parts:
             raise ValueError(f"extra file {name!r} clashes with the site's own files or leaves the site folder")
@@ -273,13 +276,15 @@ def add_routes(app, models: Mapping) -> None:
     """Serve the site's ``models/`` URLs and top-level pages from a FastAPI app (what ``cnnlab serve`` runs).
 
     ``GET /models/index.json`` is the manifest with ``"server": true``; ``GET /models/FILE`` a web
-    model file built once, here, from the loaded networks; ``GET /NAME.html`` a page of ``static/``.
+    model file built once, here, from the loaded networks; ``GET /models/ising/classifier.cnnlab``
+    the Ising playground's network; ``GET /NAME.html`` a page of ``static/``.
     """
     from fastapi.responses import FileResponse, JSONResponse, Response
     from starlette.exceptions import HTTPException
 
     files = model_files(models)
     by_file = dict(files.values())
+    ising_file = ising.model_file()
     index = manifest(files, server=True)
     pages = {p.name for p in STATIC.glob("*.html")}
 
@@ -290,6 +295,10 @@ def add_routes(app, models: Mapping) -> None:
     @app.get(f"/{REFERENCE_URL}")
     def site_reference():
         return FileResponse(REFERENCE, media_type="application/json", headers={"Cache-Control": "no-cache"})
+
+    @app.get(f"/{ising.MODEL_URL}")
+    def site_ising_model():
+        return Response(ising_file, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
 
     @app.get("/models/{file}")
     def site_model(file: str):
