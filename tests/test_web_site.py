@@ -242,3 +242,10 @@ def test_serve_answers_the_sites_model_urls():
     assert client.get("/index.html").status_code == 200 and client.get("/nope.html").status_code == 404
     page = client.get("/").text
     assert 'src="static/js/main.js"' in page and client.get("/static/js/engine/model.js").status_code == 200
+
+
+def test_serve_refuses_a_run_the_page_cannot_show(tmp_path):
+    run = make_run(tmp_path / "rgb", "conv(2,3)-relu-gap-linear", (3, 16, 16))
+    out = cli("serve", "--port", "0", "--run", str(run))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert "the page cannot show this network: the input has 3 channels (3x16x16)" in out.stderr

@@ -174,6 +174,36 @@ def shift_frame(frame: np.ndarray, dx: int, dy: int) -> np.ndarray:
     return shift(torch.from_numpy(np.ascontiguousarray(frame)), dx, dy).numpy()
 
 
+def fit_frame(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The page's frame resized to a network's input (LANCZOS, clipped to [0, 1]), as the page's ``fitFrame`` does.
+
+    A user's network may take any image up to 64x64 (``cnnlab.web.runs.page_problem``); the pad is
+    always drawn as a 28x28 frame, so each network sees the frame resized to its own height and width.
+
+    Shape:
+        frame: ``(..., 28, 28)``; output: ``(..., height, width)`` float32 (the frame itself at 28x28).
+
+    Example:
+        >>> frame = np.zeros((28, 28), dtype=np.float32); frame[8:20, 12:16] = 1
+        >>> small = fit_frame(frame, 14, 14)
+        >>> small.shape, float(small.min()) >= 0.0, float(small.max()) <= 1.0
+        ((14, 14), True, True)
+    """
+    from PIL import Image
+
+    frame = np.asarray(frame, dtype=np.float32)
+    if frame.shape[-2:] == (height, width):
+        return frame
+    flat = frame.reshape(-1, *frame.shape[-2:])
+    out = np.stack(
+        [
+            np.asarray(Image.fromarray(f).resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
+            for f in flat
+        ]
+    )
+    return np.clip(out, 0.0, 1.0).reshape(*frame.shape[:-2], height, width)
+
+
 def is_empty(frame: np.ndarray) -> bool:
     """No pixel of the network input reaches 0.1: nothing drawn (or everything shifted out), no prediction.
 

@@ -19,6 +19,7 @@ import torch
 
 from cnnlab import spec as S
 from cnnlab.model import Model
+from cnnlab.web.digit import fit_frame
 
 ENCODINGS = ("list", "base64")
 
@@ -28,7 +29,8 @@ def forward(model: Model, image: np.ndarray, encoding: str = "list") -> dict:
     """Probabilities and every layer's output for one 28x28 image in [0, 1].
 
     Args:
-        model: a loaded network.
+        model: a loaded network (a 1xHxW input other than 28x28 gets the frame resized, as on the page:
+            :func:`cnnlab.web.digit.fit_frame`).
         image: ``(28, 28)`` float array, ink = 1, already MNIST-preprocessed.
         encoding: ``"list"``: each layer's ``values`` is a flat list (C order, rounded to 5
             decimals); ``"base64"``: little-endian float32 bytes in base64 (what the page uses: no
@@ -38,6 +40,7 @@ def forward(model: Model, image: np.ndarray, encoding: str = "list") -> dict:
         ``{"probabilities", "prediction", "label", "layers": [{"index", "shape", "values"}]}``;
         layer ``i`` is the output of module ``i`` (the network's input is not repeated).
     """
+    image = fit_frame(image, *model.input_shape[-2:])
     x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).view(1, *model.input_shape)
     outputs = model.activations(x)
     last = outputs[-1][0]

@@ -21,11 +21,10 @@ import torch
 
 from cnnlab import spec as S
 from cnnlab.model import SHIPPED, Model
+from cnnlab.web.runs import load_runs
 
 #: The shipped run folders by API name (``mlp``, ``cnn``).
 DEFAULT_RUNS = SHIPPED
-# The drawing canvas produces one MNIST-style grey image; other inputs cannot be drawn.
-WEB_INPUT_SHAPE = (1, 28, 28)
 
 
 def default_models() -> dict[str, Model]:
@@ -34,23 +33,20 @@ def default_models() -> dict[str, Model]:
 
 
 def models_from_runs(run_dirs: Sequence[str | Path]) -> dict[str, Model]:
-    """Load user run folders for the page; names are folder names, made unique with a suffix.
+    """Load user run folders for ``cnnlab serve``; names are folder names, made unique with a suffix.
+
+    The rule is the static site's (:func:`cnnlab.web.runs.load_runs`): any 2-D image network with
+    one input channel up to 64x64 and layers the page implements; the page and the API resize the
+    28x28 drawing to the network's input (:func:`cnnlab.web.digit.fit_frame`).
 
     Raises:
-        ValueError: when a run's input is not a 1x28x28 image (the page draws MNIST-style digits).
+        ValueError: naming the run when the page cannot show its network (1-D, several channels,
+            larger than 64x64, an unsupported layer).
+        FileNotFoundError: for a folder that does not exist.
     """
     models: dict[str, Model] = {}
-    for run_dir in run_dirs:
-        base = Path(run_dir).resolve().name
-        name, k = base, 2
-        while name in models:
-            name, k = f"{base}-{k}", k + 1
-        model = Model.from_run(run_dir, name=name)
-        if model.input_shape != WEB_INPUT_SHAPE:
-            raise ValueError(
-                f"--run {str(run_dir)!r}: the visualiser draws 1x28x28 digits, but this model's "
-                f"input_shape is {S.shape_text(model.input_shape)}"
-            )
+    for name, (model, _) in load_runs(run_dirs).items():
+        model.name = name
         models[name] = model
     return models
 

@@ -11,8 +11,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cnnlab.web.bundle import LAYER_TYPES, decode, encode, layer_json
+
+if TYPE_CHECKING:  # the model module imports torch; the docs build reads this one without it
+    from cnnlab.model import Model
 
 #: What the drawing page shows: one grey channel, 2-D, at most this many pixels per side.
 MAX_SIDE = 64
@@ -93,6 +97,31 @@ def load_run(run_dir: str | Path):
     from cnnlab.model import Model
 
     return Model.from_run(run_dir)
+
+
+def load_runs(run_dirs: Sequence[str | Path]) -> dict[str, tuple[Model, Path]]:
+    """User run folders as (model, folder) for the page, named after their folders (made unique with a suffix).
+
+    Raises:
+        ValueError: naming the run when the page cannot show its network (1-D, several channels,
+            larger than 64x64; :func:`cnnlab.web.runs.page_problem`).
+    """
+    models: dict = {}
+    for run_dir in run_dirs:
+        run_dir = Path(run_dir)
+        if not run_dir.is_dir():
+            raise FileNotFoundError(f"--run {str(run_dir)!r}: no such run folder")
+        model = load_run(run_dir)
+        layers = [layer_json(info.layer) for info in model.net.infos]
+        problem = page_problem(list(model.net.input_shape), layers)
+        if problem:
+            raise ValueError(f"--run {str(run_dir)!r}: the page cannot show this network: {problem}")
+        base = run_dir.resolve().name
+        name, k = base, 2
+        while name in models:
+            name, k = f"{base}-{k}", k + 1
+        models[name] = (model, run_dir)
+    return models
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cnnlab.web import bundle, ising
-from cnnlab.web.runs import from_model, load_run, page_problem, provenance
+from cnnlab.web.runs import from_model, load_run, load_runs, provenance
 from cnnlab.web.translation import REFERENCE
 
 if TYPE_CHECKING:  # the model module imports torch; this one is read by the docs build without it
@@ -94,31 +94,6 @@ def manifest(files: Mapping[str, tuple[str, bytes]], server: bool) -> dict:
 
 def _write_bytes(tmp: str | Path, data: bytes) -> None:
     Path(tmp).write_bytes(data)
-
-
-def load_runs(run_dirs: Sequence[str | Path]) -> dict[str, tuple[Model, Path]]:
-    """User run folders as (model, folder) for the page, named after their folders (made unique with a suffix).
-
-    Raises:
-        ValueError: naming the run when the page cannot show its network (1-D, several channels,
-            larger than 64x64; :func:`cnnlab.web.runs.page_problem`).
-    """
-    models: dict = {}
-    for run_dir in run_dirs:
-        run_dir = Path(run_dir)
-        if not run_dir.is_dir():
-            raise FileNotFoundError(f"--run {str(run_dir)!r}: no such run folder")
-        model = load_run(run_dir)
-        layers = [bundle.layer_json(info.layer) for info in model.net.infos]
-        problem = page_problem(list(model.net.input_shape), layers)
-        if problem:
-            raise ValueError(f"--run {str(run_dir)!r}: the page cannot show this network: {problem}")
-        base = run_dir.resolve().name
-        name, k = base, 2
-        while name in models:
-            name, k = f"{base}-{k}", k + 1
-        models[name] = (model, run_dir)
-    return models
 
 
 def default_models() -> dict[str, tuple[Model, Path]]:

@@ -70,7 +70,8 @@ def shift_sweep(models: Mapping[str, Model], frame: np.ndarray, max_shift: int =
     """Every model's probabilities for ``frame`` moved by each shift in [-K, K], horizontally and vertically.
 
     Args:
-        models: name -> loaded model (1x28x28 input).
+        models: name -> loaded model (1xHxW input; the shifted 28x28 frames are resized to H x W
+            as the page does, :func:`cnnlab.web.digit.fit_frame`).
         frame: the network input ``(28, 28)`` in [0, 1] (after preprocessing; zero fill outside).
         max_shift: K, in [1, 27].
 
@@ -87,7 +88,8 @@ def shift_sweep(models: Mapping[str, Model], frame: np.ndarray, max_shift: int =
     n = len(shifts)
     results = {}
     for name, model in models.items():
-        probs = np.round(model.predict_proba(x).double().numpy(), 6).tolist()
+        xm = torch.from_numpy(digit.fit_frame(x.numpy(), *model.input_shape[-2:]))
+        probs = np.round(model.predict_proba(xm).double().numpy(), 6).tolist()
         results[name] = {"horizontal": probs[:n], "vertical": probs[n:]}
     return {"shifts": shifts, "empty": False, "results": results}
 
