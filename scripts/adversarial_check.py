@@ -97,6 +97,8 @@ def make_fixtures(root: Path) -> dict[str, str]:
     (run28 / "config.json").write_text(json.dumps(config))
     digits = root / "digits-run"
     fit(TrainConfig(model="logreg", dataset="digits", epochs=1, lr=0.05), out=digits)
+    oned = root / "mnist1d-run"  # a 1-D network: nothing to draw on, so serve --run refuses it
+    fit(TrainConfig(model="logreg", dataset="mnist1d", epochs=1, lr=0.05), out=oned)
     image = np.full((56, 56), 255, np.uint8)
     image[10:46, 24:32] = 0
     Image.fromarray(image).save(root / "digit.png")
@@ -111,6 +113,7 @@ def make_fixtures(root: Path) -> dict[str, str]:
     return {
         "run": str(run28),
         "digits": str(digits),
+        "oned": str(oned),
         "img": str(root / "digit.png"),
         "file": str(root / "a-file"),
         "tmp": str(root),
@@ -262,7 +265,7 @@ VALUES = [  # well-formed commands with bad values: exit 2 and one error line (e
     ("train --resume /nonexistent", 2),
     ("train --resume {run} --lr 0.1", 2),
     ("train --resume {digits} --overwrite", 2),
-    ("train --", 2),  # the defaults (lenet on 8x8 digits) do not fit: one error line
+    ("train --", 0),  # "--" ends the options: the defaults (cnn on the embedded 8x8 digits) train in a second
     ("evaluate /nonexistent", 2),
     ("evaluate {file}", 2),
     ("evaluate {digits} --dataset nosuch", 2),
@@ -297,7 +300,7 @@ VALUES = [  # well-formed commands with bad values: exit 2 and one error line (e
     ("serve --host 0.0.0.0", 2),
     ("serve --host example.com", 2),
     ("serve --run /nonexistent", 2),
-    ("serve --run {digits}", 2),
+    ("serve --run {oned}", 2),
     ("web build --out {file}/site", 1),
     ("web build --out {tmp}/site --dtype float8", 2),
     ("web build --out {tmp}/site2 --run /nonexistent", 2),
@@ -546,7 +549,8 @@ def crafted_runs(root: Path, fixtures: dict) -> list[tuple[str, str]]:
         save_file({k: v.contiguous() for k, v in copy.items()}, path / "model.safetensors")
     cases[-1] = (cases[-1][0], "loaded")  # a well-formed copy: the control
     cases.append((str(good) + "#serve", "loaded"))
-    cases.append((str(Path(fixtures["digits"])) + "#serve", "refused"))
+    cases.append((str(Path(fixtures["digits"])) + "#serve", "loaded"))  # 1x8x8: drawn, resized like any input
+    cases.append((str(Path(fixtures["oned"])) + "#serve", "refused"))
     cases.append((str(root / "crafted" / "spec-huge-conv") + "#serve", "refused"))
     return cases
 
