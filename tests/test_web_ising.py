@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -103,3 +105,19 @@ def test_serve_answers_the_playground():
     assert client.get("/static/ising.css").status_code == 200
     assert [m["name"] for m in client.get("/models/index.json").json()["models"]] == ["mlp", "cnn"]
     assert ising.MODEL_URL in site.contents()[0]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (apt-get install nodejs)")
+def test_js_refusals_show_the_value_as_written():
+    """NaN and Infinity are named as such (JSON would print them as null)."""
+    module = (Path(cnnlab.__file__).parent / "web/static/js/ising-mc.js").as_uri()
+    script = (
+        f"import {{ checkTemperature }} from {json.dumps(module)};"
+        "for (const t of [NaN, Infinity, -1, null, '2']) {"
+        "  try { checkTemperature(t); console.log('accepted'); } catch (e) { console.log(e.message); } }"
+    )
+    out = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        f"T must be a finite temperature > 0, got {v}" for v in ("NaN", "Infinity", "-1", "null", '"2"')
+    ]

@@ -44,17 +44,20 @@ function rotl(x, k) {
   return (x << k) | (x >>> (32 - k));
 }
 
+// A value as the user wrote it: numbers as numbers (JSON would print NaN and Infinity as null).
+const shown = (value) => (typeof value === "number" ? String(value) : JSON.stringify(value));
+
 // Integer in [lo, hi] or an Error naming the argument, the rule and the value.
 function checkInt(name, value, lo, hi, extra = "") {
   if (!Number.isInteger(value) || value < lo || value > hi) {
-    throw new Error(`${name} must be an integer in [${lo}, ${hi}]${extra}, got ${JSON.stringify(value)}`);
+    throw new Error(`${name} must be an integer in [${lo}, ${hi}]${extra}, got ${shown(value)}`);
   }
   return value;
 }
 
 export function checkTemperature(T) {
   if (typeof T !== "number" || !Number.isFinite(T) || T <= 0) {
-    throw new Error(`T must be a finite temperature > 0, got ${JSON.stringify(T)}`);
+    throw new Error(`T must be a finite temperature > 0, got ${shown(T)}`);
   }
   return T;
 }
