@@ -962,8 +962,11 @@ def main() -> None:
     only = set(args.only or [c.split()[0].lower() for c in CLASSES])
     report = Report()
     started = time.perf_counter()
+    home = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="cnnlab-adversarial-") as tmp:
         fixtures = make_fixtures(Path(tmp))
+        # Commands without --out write runs/NAME-TIME in the working directory: let that be the temporary one.
+        os.chdir(tmp)
         steps = [
             ("cli", lambda: cli_class(report, fixtures, args.quick, args.jobs)),
             ("run", lambda: run_folder_class(report, fixtures, args.quick)),
@@ -977,6 +980,7 @@ def main() -> None:
                 t = time.perf_counter()
                 step()
                 print(f"[{key}: {time.perf_counter() - t:.0f} s]", file=sys.stderr)
+        os.chdir(home)
     rows = report.table()
     bad = [o.__dict__ for o in report.outcomes if not o.clean]
     if args.json:

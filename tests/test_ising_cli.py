@@ -125,6 +125,15 @@ def test_an_unusable_out_is_refused_before_any_work(capsys, tmp_path, command):
     assert (tmp_path / "taken").read_text() == "a file the user wants to keep\n"
 
 
+def test_a_mistake_found_during_the_work_leaves_no_empty_run_folder(capsys, tmp_path, monkeypatch):
+    """Without --out the folder would be runs/ising-...; a bad value found later must not leave it behind."""
+    monkeypatch.chdir(tmp_path)
+    for args in (["simulate", "--L", "15"], ["simulate", "--T", "2.0", "--chains", "0"], ["tc", "--L", "15,16"]):
+        code, _, err = run(capsys, "ising", *args)
+        assert code == 2 and "Traceback" not in err, (args, err)
+    assert not (tmp_path / "runs").exists(), sorted(p.name for p in (tmp_path / "runs").iterdir())
+
+
 CONSOLE = [0, 2, 4, 6, 8, 10, 13, 19, 26, 34]  # one of each kind, through the installed script
 
 

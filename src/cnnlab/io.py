@@ -112,6 +112,32 @@ def make_folder(folder: str | Path) -> Path:
     return folder
 
 
+def check_folder(folder: str | Path) -> Path:
+    """What :func:`make_folder` would refuse, found without creating anything.
+
+    For commands that work for minutes before they write: a file in the way or a parent folder that
+    cannot be written into is reported at once, and a mistake found later leaves no empty folder.
+
+    Example:
+        >>> import tempfile
+        >>> blocker = Path(tempfile.mkdtemp()) / "a-file"
+        >>> _ = blocker.write_text("x")
+        >>> check_folder(blocker / "run")   # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        cnnlab.io.WriteError: cannot write .../a-file/run: .../a-file is a file, not a folder
+    """
+    folder = Path(folder)
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is None:
+        return folder
+    if not existing.is_dir():
+        raise _naming(NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder"), folder)
+    if existing != folder and not os.access(existing, os.W_OK | os.X_OK):
+        raise _naming(PermissionError(errno.EACCES, f"{existing} is not writable"), folder)
+    return folder
+
+
 def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)

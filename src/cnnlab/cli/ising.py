@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 from cnnlab.cli._common import emit, run_dir
-from cnnlab.io import make_folder
+from cnnlab.io import check_folder, make_folder
 from cnnlab.physics import limits
 
 ising_app = typer.Typer(
@@ -98,8 +98,10 @@ def _count(name: str, value: int, high: int, low: int = 1) -> int:
 
 
 def _run_dir(out: Path | None, command: str) -> Path:
-    """``--out`` or ``runs/ising-COMMAND-TIME``, created (an unwritable path is one line naming it)."""
-    return make_folder(run_dir(out, f"ising-{command}"))
+    """``--out`` or ``runs/ising-COMMAND-TIME``, checked but not created: a file in the way or an
+    unwritable parent is one line at once, before minutes of Monte Carlo; the folder is made when the
+    results are written (:func:`cnnlab.io.make_folder`), so a mistake found on the way leaves no empty folder."""
+    return check_folder(run_dir(out, f"ising-{command}"))
 
 
 def _print_json(payload: dict, as_json: bool) -> None:
@@ -141,7 +143,7 @@ def simulate(
 
     temps = parse_temperatures(T)
     _count("--threads", threads, 1024)
-    folder = _run_dir(out, "simulate")  # before the work: a bad --out is refused at once, not after it
+    folder = _run_dir(out, "simulate")  # checked now, made when written
     sim = ising.simulate(
         L,
         temps,
@@ -158,7 +160,7 @@ def simulate(
         progress=True,
     )
     report = SimulationReport.from_simulation(sim)
-    payload = report.write(folder)
+    payload = report.write(make_folder(folder))
     log = emit(as_json)
     log(f"{algorithm} ({backend}, {lattice}), L={L}, {sim.config.chains} chains x {sweeps} sweeps per T -> {folder}")
     exact_name = "Houtappel" if lattice == "triangular" else "Onsager"
@@ -266,7 +268,7 @@ def tc(
         ("--torch-threads", torch_threads, 1024),
     ):
         _count(name, value, high)
-    folder = _run_dir(out, "tc")
+    folder = _run_dir(out, "tc")  # checked now, made when written
     log = emit(as_json)
     spread = reports.SeedSpread([], [], [])
     payload = {}
@@ -289,7 +291,7 @@ def tc(
         )
         result = tc_module.run_tc(config, cache=cache, progress=True)
         target = folder if seeds == 1 else folder / f"seed-{seed + k}"
-        target.mkdir(parents=True, exist_ok=True)
+        make_folder(target)
         payload = reports.write_tc(result, target, save_models=save_models)
         spread.seeds.append(seed + k)
         spread.estimates.append(result.tc_estimate)
@@ -336,9 +338,9 @@ def rg(
 
     temps = parse_temperatures(T) if T is not None else [1.8, TC, 3.0]
     _count("--samples", samples, limits.MAX_SAMPLES)
-    folder = _run_dir(out, "rg")  # before the work: a bad --out is refused at once, not after it
+    folder = _run_dir(out, "rg")  # checked now, made when written
     result = rg_module.run_rg(L, temps, samples=samples, steps=steps, seed=seed)
-    payload = reports.write_rg(result, folder)
+    payload = reports.write_rg(result, make_folder(folder))
     log = emit(as_json)
     log(f"coarse-graining L={L} x{steps} steps, {samples} configurations per T -> {folder}")
     for method, flows in payload["flows"].items():
@@ -367,9 +369,9 @@ def study(
     make = StudyConfig.quick_mode if quick else StudyConfig.full_mode
     log = emit(as_json)
     config = make(seed=seed, threads=threads, device=device)
-    folder = _run_dir(out, "study")  # before the work: a bad --out is refused at once, not after it
+    folder = _run_dir(out, "study")  # checked now, made when written
     result = run_study(config, cache=cache, progress=log)
-    report = write_report(result, folder)
+    report = write_report(result, make_folder(folder))
     log(f"report: {report}")
     for r in result.rows:
         verdict = {True: "pass", False: "FAIL", None: "-"}[r["passed"]]
