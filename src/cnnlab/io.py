@@ -128,22 +128,30 @@ def check_folder(folder: str | Path) -> Path:
         cnnlab.io.WriteError: cannot write .../a-file/run: .../a-file is a file, not a folder
     """
     folder = Path(folder)
-    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    existing = _nearest_existing(folder)
     if existing is None:
         return folder
     if not existing.is_dir():
-        raise _naming(NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder"), folder)
+        raise _naming(_file_in_the_way(existing), folder)
     if existing != folder and not os.access(existing, os.W_OK | os.X_OK):
         raise _naming(PermissionError(errno.EACCES, f"{existing} is not writable"), folder)
     return folder
+
+
+def _nearest_existing(folder: Path) -> Path | None:
+    """``folder`` or its nearest ancestor that exists (above a folder there are only folders)."""
+    return next((p for p in (folder, *folder.parents) if p.exists()), None)
+
+
+def _file_in_the_way(blocker: Path) -> OSError:
+    return NotADirectoryError(errno.ENOTDIR, f"{blocker} is a file, not a folder")
 
 
 def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):  # mkdir's words for "a file is in the way": say which
-        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
-        raise NotADirectoryError(errno.ENOTDIR, f"{blocker} is a file, not a folder") from None
+        raise _file_in_the_way(_nearest_existing(folder) or folder) from None
 
 
 def _naming(err: OSError, path: Path) -> OSError:

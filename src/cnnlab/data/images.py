@@ -140,6 +140,25 @@ def ink_levels(image: np.ndarray, source: str = "image") -> np.ndarray:
     return np.clip(ink / peak, 0.0, 1.0)
 
 
+def resize_ink(ink: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``ink`` resized to ``height`` x ``width`` with Pillow's LANCZOS on float32, clipped to [0, 1].
+
+    The one resampling of drawings and digits (the page's JS ports it exactly, ``engine/digit.js``);
+    the clip removes LANCZOS's slight ringing below 0 and above 1.
+
+    Shape:
+        ink: ``(H, W)``; output: ``(height, width)`` float32.
+
+    Example:
+        >>> resize_ink(np.ones((4, 4)), 2, 3).tolist()
+        [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    """
+    from PIL import Image
+
+    resized = Image.fromarray(np.asarray(ink, dtype=np.float32)).resize((width, height), Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
 def preprocess_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
     """Turn a drawn digit into an MNIST-like 28x28 image: white ink on black, 20 px, centred.
 
@@ -167,8 +186,6 @@ def preprocess_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
         >>> int(rows[-1] - rows[0] + 1)                   # the longer side is 20 px
         20
     """
-    from PIL import Image
-
     ink = ink_levels(image, source)
     rows = np.flatnonzero((ink > _INK_LEVEL).any(axis=1))
     cols = np.flatnonzero((ink > _INK_LEVEL).any(axis=0))
@@ -176,8 +193,7 @@ def preprocess_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
     h, w = crop.shape
     scale = _BOX / max(h, w)
     nh, nw = max(1, int(np.floor(h * scale + 0.5))), max(1, int(np.floor(w * scale + 0.5)))
-    resized = Image.fromarray(crop.astype(np.float32)).resize((nw, nh), Image.Resampling.LANCZOS)
-    small = np.clip(np.asarray(resized, dtype=np.float64), 0.0, 1.0)  # LANCZOS rings slightly
+    small = resize_ink(crop, nh, nw).astype(np.float64)
     mass = small.sum()
     cy = (small.sum(axis=1) @ np.arange(nh)) / mass
     cx = (small.sum(axis=0) @ np.arange(nw)) / mass

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from cnnlab.data.augment import shift
-from cnnlab.data.images import ink_levels, preprocess_digit
+from cnnlab.data.images import ink_levels, preprocess_digit, resize_ink
 
 SIZE = 28  # the page's frame: MNIST's 28x28
 MAX_SHIFT = SIZE - 1  # a larger shift moves every pixel out of the frame
@@ -139,8 +139,6 @@ def as_drawn(image: np.ndarray) -> np.ndarray:
         >>> (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1]))
         ((2, 9), (3, 4))
     """
-    from PIL import Image
-
     if float(np.ptp(image)) < 0.1:
         return np.zeros((SIZE, SIZE), dtype=np.float32)
     try:
@@ -153,10 +151,9 @@ def as_drawn(image: np.ndarray) -> np.ndarray:
         if h >= w
         else (max(1, int(np.floor(h * SIZE / w + 0.5))), SIZE)
     )
-    small = Image.fromarray(ink.astype(np.float32)).resize((nw, nh), Image.Resampling.LANCZOS)
     out = np.zeros((SIZE, SIZE), dtype=np.float32)
     top, left = (SIZE - nh) // 2, (SIZE - nw) // 2
-    out[top : top + nh, left : left + nw] = np.clip(np.asarray(small, dtype=np.float32), 0.0, 1.0)
+    out[top : top + nh, left : left + nw] = resize_ink(ink, nh, nw)
     return out
 
 
@@ -189,19 +186,11 @@ def fit_frame(frame: np.ndarray, height: int, width: int) -> np.ndarray:
         >>> small.shape, float(small.min()) >= 0.0, float(small.max()) <= 1.0
         ((14, 14), True, True)
     """
-    from PIL import Image
-
     frame = np.asarray(frame, dtype=np.float32)
     if frame.shape[-2:] == (height, width):
         return frame
     flat = frame.reshape(-1, *frame.shape[-2:])
-    out = np.stack(
-        [
-            np.asarray(Image.fromarray(f).resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
-            for f in flat
-        ]
-    )
-    return np.clip(out, 0.0, 1.0).reshape(*frame.shape[:-2], height, width)
+    return np.stack([resize_ink(f, height, width) for f in flat]).reshape(*frame.shape[:-2], height, width)
 
 
 def is_empty(frame: np.ndarray) -> bool:

@@ -44,11 +44,7 @@ def models_from_runs(run_dirs: Sequence[str | Path]) -> dict[str, Model]:
             larger than 64x64, an unsupported layer).
         FileNotFoundError: for a folder that does not exist.
     """
-    models: dict[str, Model] = {}
-    for name, (model, _) in load_runs(run_dirs).items():
-        model.name = name
-        models[name] = model
-    return models
+    return {name: model for name, (model, _) in load_runs(run_dirs).items()}
 
 
 def describe(model: Model) -> dict:

@@ -120,6 +120,7 @@ def load_runs(run_dirs: Sequence[str | Path]) -> dict[str, tuple[Model, Path]]:
         name, k = base, 2
         while name in models:
             name, k = f"{base}-{k}", k + 1
+        model.name = name  # what the API and the page call it
         models[name] = (model, run_dir)
     return models
 

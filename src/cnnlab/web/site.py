@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,10 +89,6 @@ def manifest(files: Mapping[str, tuple[str, bytes]], server: bool) -> dict:
         "server": server,
         "models": [{"name": n, "file": f, "bytes": len(data)} for n, (f, data) in files.items()],
     }
-
-
-def _write_bytes(tmp: str | Path, data: bytes) -> None:
-    Path(tmp).write_bytes(data)
 
 
 def default_models() -> dict[str, tuple[Model, Path]]:
@@ -172,7 +167,7 @@ def build(
         ValueError: ``out`` is a file, or a non-empty folder that is not a cnnlab site; a run the
             page cannot show.
     """
-    from cnnlab.io import atomic_write
+    from cnnlab.io import atomic_write_bytes
 
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -184,7 +179,7 @@ def build(
         )
     files, models = contents(runs, dtype, extra)
     for rel, data in files.items():
-        atomic_write(out / rel, partial(_write_bytes, data=data))
+        atomic_write_bytes(out / rel, data)
     return {"out": str(out), "files": len(files), "bytes": sum(map(len, files.values())), "models": models}
 
 
